@@ -1,0 +1,33 @@
+# redcat: the two commands a newcomer needs are `make demo` and `make test`.
+# Both create .venv and install the pinned stack on first use.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: demo test lint bench ui docs spark clean help
+
+help:
+	@echo "make demo   generate a synthetic month, materialise it, show the result"
+	@echo "make test   run the test suite"
+	@echo "make lint   sqlfluff on the dbt models"
+	@echo "make bench  benchmark at production scale (minutes)"
+	@echo "make ui     Dagster UI on the code location"
+	@echo "make docs   dbt docs (offline) into build/dbt-docs"
+
+$(STAMP): pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"redcat needs Python 3.11, found {sys.version.split()[0]}: set PYTHON=/path/to/python3.11"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/redcat demo
+
+test: $(STAMP)
+	$(BIN)/pytest
+
+clean:
+	rm -rf data build dbt_project/target dbt_project/logs .pytest_cache

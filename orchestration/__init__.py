@@ -1,0 +1,1 @@
+"""The Dagster code location of redcat (`dagster dev -m orchestration.definitions`)."""

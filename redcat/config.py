@@ -1,0 +1,53 @@
+"""Where redcat reads and writes, from environment variables with documented defaults.
+
+REDCAT_LANDING_DIR   landing zone (daily dumps)            default data/landing
+REDCAT_WAREHOUSE     working DuckDB file (dbt target)       default data/warehouse.duckdb
+REDCAT_RAW_DIR       validated Parquet raw layer            default <warehouse dir>/raw
+REDCAT_SERVING       published DuckDB file for BI           default <warehouse dir>/serving.duckdb
+REDCAT_EXPORT_DIR    Parquet exports of the marts           default <warehouse dir>/export
+
+Relative paths are resolved against the current directory once, so dbt (which runs
+in dbt_project/) and Dagster see the same absolute files.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+
+
+@dataclass(frozen=True)
+class Settings:
+    landing_dir: Path
+    warehouse: Path
+    raw_dir: Path
+    serving: Path
+    export_dir: Path
+
+    @classmethod
+    def from_env(cls, **overrides: Path | str | None) -> Settings:
+        env = os.environ
+        landing = Path(overrides.get("landing_dir") or env.get("REDCAT_LANDING_DIR", "data/landing"))
+        warehouse = Path(overrides.get("warehouse") or env.get("REDCAT_WAREHOUSE", "data/warehouse.duckdb"))
+        home = warehouse.parent
+        raw = Path(overrides.get("raw_dir") or env.get("REDCAT_RAW_DIR") or home / "raw")
+        serving = Path(overrides.get("serving") or env.get("REDCAT_SERVING") or home / "serving.duckdb")
+        export = Path(overrides.get("export_dir") or env.get("REDCAT_EXPORT_DIR") or home / "export")
+        return cls(*(p.expanduser().resolve() for p in (landing, warehouse, raw, serving, export)))
+
+    def with_(self, **changes: Path) -> Settings:
+        return replace(self, **{k: Path(v).resolve() for k, v in changes.items()})
+
+    def export_env(self) -> dict[str, str]:
+        """The environment that makes dbt, Dagster and subprocesses agree on these paths."""
+        return {
+            "REDCAT_LANDING_DIR": str(self.landing_dir),
+            "REDCAT_WAREHOUSE": str(self.warehouse),
+            "REDCAT_RAW_DIR": str(self.raw_dir),
+            "REDCAT_SERVING": str(self.serving),
+            "REDCAT_EXPORT_DIR": str(self.export_dir),
+        }
