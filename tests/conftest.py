@@ -1,0 +1,56 @@
+"""Shared fixtures. Expensive artefacts (landing zones, warehouses) are built once per session."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from redcat.generate import Faults, GeneratorOptions, PartnerDay, Scale, generate
+
+# A small world whose 16 days cross the 50 % -> 100 % switch of 2024-07-01.
+SMALL = Scale.factor(0.004)
+START = dt.date(2024, 6, 24)
+DAYS = 16
+
+
+def small_options(**changes) -> GeneratorOptions:
+    base = dict(start=START, days=DAYS, seed=11, scale=SMALL)
+    base.update(changes)
+    return GeneratorOptions(**base)
+
+
+@pytest.fixture(scope="session")
+def clean_landing(tmp_path_factory) -> Path:
+    """A fault-free sampled landing zone."""
+    out = tmp_path_factory.mktemp("clean") / "landing"
+    generate(small_options(), out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def unsampled_landing(tmp_path_factory) -> Path:
+    """The same world with every user called back."""
+    out = tmp_path_factory.mktemp("unsampled") / "landing"
+    generate(small_options(sampling=False), out)
+    return out
+
+
+FAULTY = Faults(
+    drop_delivery=(PartnerDay("taobao", dt.date(2024, 7, 3)),),
+    lose_callbacks=((PartnerDay("taobao", dt.date(2024, 7, 5)), 0.5),),
+    truncate=(("taobao", dt.date(2024, 6, 27)), ("content", dt.date(2024, 6, 28))),
+    bad_manifest_ratio=((PartnerDay("taobao", dt.date(2024, 6, 26)), 1.0),),
+    duplicate_share=0.02,
+    late_share=0.03,
+    malformed_per_kind=4,
+)
+
+
+@pytest.fixture(scope="session")
+def faulty_landing(tmp_path_factory) -> Path:
+    """Every fault option at once, on the same world as `clean_landing`."""
+    out = tmp_path_factory.mktemp("faulty") / "landing"
+    generate(small_options(faults=FAULTY), out)
+    return out
