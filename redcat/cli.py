@@ -1,0 +1,167 @@
+"""The `redcat` command line. Exit codes: 0 ok, 1 a blocking check failed, 2 bad usage or input."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from redcat.timeutil import parse_date
+
+console = Console(stderr=True)
+EXIT_OK, EXIT_CHECKS_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+class UsageProblem(click.UsageError):
+    """Bad usage or unreadable input: exit 2 with a message that says what to do."""
+
+
+def _date(ctx, param, value):
+    if value is None:
+        return None
+    try:
+        return parse_date(value, f"--{param.name.replace('_', '-')}")
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="redcat")
+def main() -> None:
+    """redcat: seeding-to-sale attribution warehouse (Dagster + dbt + DuckDB)."""
+
+
+@main.command()
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Landing directory to write (replaced whole).")
+@click.option("--start", callback=_date, required=True, help="First delivery date, YYYY-MM-DD (Asia/Shanghai).")
+@click.option("--days", type=click.IntRange(min=1), required=True, help="Number of delivery days.")
+@click.option("--seed", type=int, default=7, show_default=True)
+@click.option("--scale", type=click.FloatRange(min=0, min_open=True), default=0.02, show_default=True,
+              help="World size: 1.0 = 5 M content events and ~0.5 M callbacks a day.")
+@click.option("--events-per-day", type=click.IntRange(min=100), help="Override the content events per day of --scale.")
+@click.option("--users", type=click.IntRange(min=100), help="Override the number of users of --scale.")
+@click.option("--drop-delivery", multiple=True, metavar="PARTNER:DATE", help="A partner dump that never arrives.")
+@click.option("--lose-callbacks", multiple=True, metavar="PARTNER:DATE:SHARE",
+              help="A partner dump that silently lacks this share of users' callbacks (manifest consistent).")
+@click.option("--truncate", multiple=True, metavar="SOURCE:DATE", help="Truncate a file after its manifest was written (content, taobao, jd).")
+@click.option("--bad-manifest-ratio", multiple=True, metavar="PARTNER:DATE:RATIO", help="A manifest whose sampling ratio disagrees with the policy.")
+@click.option("--duplicate-share", type=click.FloatRange(0, 1, max_open=True), default=0.0, show_default=True,
+              help="Share of events re-delivered 1-3 days later.")
+@click.option("--late-share", type=click.FloatRange(0, 1, max_open=True), default=0.0, show_default=True,
+              help="Share of events delivered 1..--max-late-days after they happened.")
+@click.option("--max-late-days", type=click.IntRange(min=1), default=3, show_default=True)
+@click.option("--malformed", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Malformed lines of each kind (bad JSON/CSV, unknown enum, bad time, missing key, negative amount).")
+@click.option("--landing-rate", type=click.FloatRange(0, 1), help="True click-to-store landing rate (default: the policy seed's).")
+@click.option("--no-sampling", is_flag=True, help="Call back every user (the unsampled reference world).")
+@click.option("--no-gzip", is_flag=True, help="Write .jsonl instead of .jsonl.gz.")
+@click.option("--burn-in-days", type=click.IntRange(min=0), default=15, show_default=True)
+@click.option("--quiet", is_flag=True)
+def generate(out, start, days, seed, scale, events_per_day, users, drop_delivery, lose_callbacks, truncate,
+             bad_manifest_ratio, duplicate_share, late_share, max_late_days, malformed, landing_rate,
+             no_sampling, no_gzip, burn_in_days, quiet):
+    """Write a synthetic landing zone (per SPEC.md) with ground truth in OUT/_ground_truth."""
+    from dataclasses import replace
+
+    from redcat.generate import Faults, GeneratorOptions, Scale, generate as run_generator
+    from redcat.generate.options import parse_partner_day
+    from redcat.generate.truth import TRUTH_DIR
+
+    try:
+        sc = Scale.factor(scale)
+        if events_per_day:
+            sc = replace(sc, events_per_day=events_per_day)
+        if users:
+            sc = replace(sc, users=users)
+        faults = Faults(
+            drop_delivery=tuple(parse_partner_day(x)[0] for x in drop_delivery),
+            lose_callbacks=tuple(parse_partner_day(x, with_value=True) for x in lose_callbacks),
+            truncate=tuple(_source_day(x) for x in truncate),
+            bad_manifest_ratio=tuple(parse_partner_day(x, with_value=True) for x in bad_manifest_ratio),
+            duplicate_share=duplicate_share,
+            late_share=late_share,
+            max_late_days=max_late_days,
+            malformed_per_kind=malformed,
+        )
+        opts = GeneratorOptions(start=start, days=days, seed=seed, scale=sc, faults=faults, gzip=not no_gzip,
+                                sampling=not no_sampling, burn_in_days=burn_in_days, true_landing_rate=landing_rate)
+        opts.validate()
+    except ValueError as e:
+        raise UsageProblem(str(e)) from None
+    if any(out.glob("dt=*")) and not (out / TRUTH_DIR / "generation.json").exists():
+        raise UsageProblem(f"{out} holds dt=* folders that redcat generate did not write; "
+                           "refusing to replace them. Choose an empty or generated directory.")
+
+    started = dt.datetime.now()
+    if quiet:
+        summary = run_generator(opts, out)
+    else:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        with Progress(TextColumn("generate {task.description}"), BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn(), console=console, transient=True) as bar:
+            task = bar.add_task(str(start), total=days)
+            summary = run_generator(opts, out, progress=lambda d: bar.update(task, advance=1, description=str(d)))
+    elapsed = (dt.datetime.now() - started).total_seconds()
+    if not quiet:
+        _print_generation(summary, out, elapsed)
+
+
+@main.command()
+def demo():
+    """Generate a synthetic month with one incident and show what redcat makes of it."""
+    from redcat.demo import run_demo
+
+    sys.exit(run_demo())
+
+
+def _source_day(text: str):
+    parts = text.split(":")
+    if len(parts) != 2:
+        raise ValueError(f"{text!r} is not of the form SOURCE:DATE, e.g. taobao:2024-07-10")
+    return parts[0], parse_date(parts[1])
+
+
+def _print_generation(summary: dict, out: Path, elapsed: float) -> None:
+    import json
+
+    from redcat.generate.truth import TRUTH_DIR
+
+    partners = sorted({k for d in summary["deliveries"] for k in d if k not in ("date", "content")})
+    table = Table(title=f"Landing zone {out}  ({summary['start']} .. {summary['end']}, seed {summary['seed']})")
+    table.add_column("delivery date")
+    table.add_column("note events", justify="right")
+    table.add_column("late", justify="right")
+    table.add_column("dupes", justify="right")
+    for p in partners:
+        table.add_column(f"{p} callbacks", justify="right")
+        table.add_column(f"{p} ratio", justify="right")
+    for d in summary["deliveries"]:
+        row = [d["date"], f"{d['content']['note_events']:,}", f"{d['content']['late']:,}", f"{d['content']['duplicates']:,}"]
+        for p in partners:
+            info = d.get(p)
+            if info is None:
+                row += ["-", "not in programme"]
+            elif not info["delivered"]:
+                row += ["[red]missing[/red]", ""]
+            else:
+                row += [f"{info['callbacks']:,}", f"{info['sampling_ratio']:g} ({info['program_version']})"]
+        table.add_row(*row)
+    out_console = Console()
+    out_console.print(table)
+    faults = json.loads((out / TRUTH_DIR / "faults.json").read_text())
+    if faults:
+        kinds: dict[str, int] = {}
+        for f in faults:
+            key = f["kind"] if f["kind"] != "malformed_line" else f"malformed_line/{f['reason']}"
+            kinds[key] = kinds.get(key, 0) + 1
+        out_console.print("Injected faults: " + ", ".join(f"{k} x{n}" for k, n in sorted(kinds.items())))
+    out_console.print(f"Ground truth: {out / TRUTH_DIR}  ({elapsed:.1f} s)")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
