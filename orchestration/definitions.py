@@ -2,4 +2,18 @@
 
 import dagster as dg
 
-defs = dg.Definitions(assets=[])
+from orchestration.ingestion import ingestion_assets
+from orchestration.resources import WarehouseResource, progress_resource
+
+# Everything, for one or more delivery dates: ingestion, dbt models and checks.
+daily_job = dg.define_asset_job(
+    "redcat_daily",
+    selection=dg.AssetSelection.all(),
+    description="Ingest the delivery dates, rebuild what they touch, run every check.",
+)
+
+defs = dg.Definitions(
+    assets=[*ingestion_assets],
+    jobs=[daily_job],
+    resources={"warehouse": WarehouseResource(), "progress": progress_resource},
+)

@@ -13,6 +13,8 @@ from rich.table import Table
 from redcat.timeutil import parse_date
 
 console = Console(stderr=True)
+# Logs and CI have no terminal width; keep tables readable there.
+out_console = Console() if Console().is_terminal else Console(width=140)
 EXIT_OK, EXIT_CHECKS_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
 
@@ -111,6 +113,71 @@ def generate(out, start, days, seed, scale, events_per_day, users, drop_delivery
         _print_generation(summary, out, elapsed)
 
 
+@main.command("run")
+@click.option("--from", "start", callback=_date, required=True, help="First delivery date, YYYY-MM-DD (Asia/Shanghai).")
+@click.option("--to", "end", callback=_date, required=True, help="Last delivery date, inclusive.")
+@click.option("--landing", type=click.Path(path_type=Path), help="Landing directory [REDCAT_LANDING_DIR, data/landing].")
+@click.option("--warehouse", type=click.Path(path_type=Path), help="Warehouse DuckDB file [REDCAT_WAREHOUSE, data/warehouse.duckdb].")
+@click.option("--verbose", "-v", is_flag=True, help="Show Dagster's log (INFO).")
+def run_command(start, end, landing, warehouse, verbose):
+    """Materialise ingestion, dbt models and checks for delivery dates FROM..TO (in-process Dagster).
+
+    Exit 0 when every blocking check passed, 1 when one failed (each is named with its
+    partition), 2 on bad usage or unreadable input."""
+    from redcat.config import Settings
+    from redcat.runner import run
+    from redcat.summary import print_run_summary
+
+    if end < start:
+        raise UsageProblem(f"--to {end} is before --from {start}")
+    settings = Settings.from_env(landing_dir=landing, warehouse=warehouse)
+    if not settings.landing_dir.is_dir():
+        raise UsageProblem(f"landing directory {settings.landing_dir} does not exist; pass --landing DIR, set "
+                           "REDCAT_LANDING_DIR, or create one with `redcat generate`")
+    outcome = run(settings, start, end, console=console, log_level="INFO" if verbose else "CRITICAL")
+    print_run_summary(settings, outcome, out_console)
+    sys.exit(outcome.exit_code)
+
+
+@main.command()
+@click.option("--from", "start", callback=_date, required=True, help="First delivery date, YYYY-MM-DD.")
+@click.option("--to", "end", callback=_date, required=True, help="Last delivery date, inclusive.")
+@click.option("--landing", type=click.Path(path_type=Path), help="Landing directory [REDCAT_LANDING_DIR].")
+@click.option("--warehouse", type=click.Path(path_type=Path), help="Warehouse DuckDB file [REDCAT_WAREHOUSE].")
+@click.option("--table", "tables", multiple=True, metavar="SOURCE/TABLE",
+              help="Only these landing tables, e.g. content/note_events (default: all).")
+def ingest(start, end, landing, warehouse, tables):
+    """Load delivery dates into the raw layer only (no dbt, no Dagster): the same loader the
+    ingestion assets use. Exit 1 when a file was rejected."""
+    from redcat import contract
+    from redcat.config import Settings
+    from redcat.ingest.loader import REJECTED, Loader
+    from redcat.timeutil import date_range
+
+    if end < start:
+        raise UsageProblem(f"--to {end} is before --from {start}")
+    settings = Settings.from_env(landing_dir=landing, warehouse=warehouse)
+    if not settings.landing_dir.is_dir():
+        raise UsageProblem(f"landing directory {settings.landing_dir} does not exist")
+    known = {f"{t.source}/{t.table}": t for t in contract.ALL_TABLES}
+    unknown = [t for t in tables if t not in known]
+    if unknown:
+        raise UsageProblem(f"unknown table(s) {', '.join(unknown)}; known: {', '.join(known)}")
+    chosen = [known[t] for t in tables] if tables else list(contract.ALL_TABLES)
+    rejected = 0
+    with Loader(settings) as loader:
+        for line in loader.recovered:
+            console.print(f"[yellow]recovery[/yellow] {line}")
+        for day in date_range(start, end):
+            for table in chosen:
+                res = loader.load(table, day)
+                rejected += res.status == REJECTED
+                counts = (f"loaded {res.rows_loaded:,}, quarantined {res.rows_quarantined:,}, duplicates {res.rows_duplicate:,}"
+                          if res.status == "loaded" else res.message)
+                out_console.print(f"{day} {table.source}/{table.table}: {res.status}  {counts}")
+    sys.exit(EXIT_CHECKS_FAILED if rejected else EXIT_OK)
+
+
 @main.command()
 def demo():
     """Generate a synthetic month with one incident and show what redcat makes of it."""
@@ -151,7 +218,6 @@ def _print_generation(summary: dict, out: Path, elapsed: float) -> None:
             else:
                 row += [f"{info['callbacks']:,}", f"{info['sampling_ratio']:g} ({info['program_version']})"]
         table.add_row(*row)
-    out_console = Console()
     out_console.print(table)
     faults = json.loads((out / TRUTH_DIR / "faults.json").read_text())
     if faults:

@@ -17,6 +17,9 @@ UNPARSABLE_TIME = "unparsable_time"
 MISSING_KEY = "missing_key"
 NEGATIVE_AMOUNT = "negative_amount"
 REASONS = (MALFORMED_LINE, UNKNOWN_ENUM, UNPARSABLE_TIME, MISSING_KEY, NEGATIVE_AMOUNT)
+# Quarantine only: a value of the right field but the wrong form (amount 0 or "abc", user_key not hex).
+INVALID_VALUE = "invalid_value"
+QUARANTINE_REASONS = REASONS + (INVALID_VALUE,)
 
 
 @dataclass(frozen=True)

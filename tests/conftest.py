@@ -54,3 +54,20 @@ def faulty_landing(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("faulty") / "landing"
     generate(small_options(faults=FAULTY), out)
     return out
+
+
+def settings_for(landing: Path, home: Path):
+    from redcat.config import Settings
+
+    return Settings.from_env(landing_dir=landing, warehouse=home / "warehouse.duckdb", raw_dir=home / "raw",
+                             serving=home / "serving.duckdb", export_dir=home / "export")
+
+
+@pytest.fixture(scope="session")
+def faulty_ingested(faulty_landing, tmp_path_factory):
+    """The faulty landing zone ingested through the Dagster job, in-process (ingestion only)."""
+    from redcat.runner import run
+
+    settings = settings_for(faulty_landing, tmp_path_factory.mktemp("faulty_wh"))
+    outcome = run(settings, START, START + dt.timedelta(days=DAYS - 1), selection="ingestion")
+    return settings, outcome

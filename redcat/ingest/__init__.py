@@ -1,0 +1,1 @@
+"""Ingestion: landing-zone dumps -> verified, validated, deduplicated Parquet (the raw layer)."""

@@ -1,0 +1,65 @@
+"""Printed summaries of a run: what was loaded, what failed and what to do about it."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from redcat.config import Settings
+from redcat.duck import connect
+from redcat.runner import RunOutcome
+
+
+def print_run_summary(settings: Settings, outcome: RunOutcome, console: Console) -> None:
+    _print_loads(settings, outcome, console)
+    _print_checks(outcome, console)
+    if outcome.exit_code == 0:
+        console.print(f"[green]OK[/green]: {outcome.start}..{outcome.end} materialised, every blocking check passed "
+                      f"(run {outcome.run_id[:8]}).")
+    else:
+        console.print(f"[red]FAILED[/red]: {len(outcome.failed_checks)} blocking check(s) failed"
+                      + (f", {len(outcome.step_failures)} step(s) failed" if outcome.step_failures else "")
+                      + (f"; {len(outcome.skipped_steps)} downstream step(s) were not run" if outcome.skipped_steps else "")
+                      + f" (run {outcome.run_id[:8]}).")
+
+
+def _print_loads(settings: Settings, outcome: RunOutcome, console: Console) -> None:
+    if not settings.warehouse.exists():
+        return
+    con = connect(settings.warehouse, read_only=True)
+    try:
+        rows = con.execute(
+            """SELECT source || '/' || table_name, count(*) FILTER (WHERE status = 'loaded'),
+                      sum(rows_loaded), sum(rows_quarantined), sum(rows_duplicate),
+                      string_agg(DISTINCT status, ', ' ORDER BY status) FILTER (WHERE status <> 'loaded')
+               FROM ops.load_ledger_current WHERE delivery_date BETWEEN ? AND ?
+               GROUP BY ALL ORDER BY 1""",
+            [outcome.start, outcome.end],
+        ).fetchall()
+    finally:
+        con.close()
+    table = Table(title=f"Ingestion {outcome.start} .. {outcome.end}")
+    for col, justify in (("table", "left"), ("days loaded", "right"), ("rows loaded", "right"),
+                         ("quarantined", "right"), ("duplicates", "right"), ("other statuses", "left")):
+        table.add_column(col, justify=justify)
+    for name, days, loaded, quarantined, dups, other in rows:
+        table.add_row(name, str(days), f"{loaded or 0:,}", f"{quarantined or 0:,}", f"{dups or 0:,}", other or "")
+    console.print(table)
+
+
+def _print_checks(outcome: RunOutcome, console: Console) -> None:
+    problems = outcome.failed_checks + outcome.warnings
+    passed = sum(c.passed for c in outcome.checks)
+    console.print(f"Checks: {passed} passed, {len(outcome.failed_checks)} failed, {len(outcome.warnings)} warned.")
+    if not problems and not outcome.step_failures:
+        return
+    table = Table(title="Checks that did not pass", show_lines=True)
+    table.add_column("severity")
+    table.add_column("asset / check")
+    table.add_column("what, where, what to do")
+    for c in problems:
+        table.add_row("[red]ERROR[/red]" if c.severity == "ERROR" else "[yellow]WARN[/yellow]",
+                      f"{c.asset}\n{c.name}", c.description)
+    for f in outcome.step_failures:
+        table.add_row("[red]STEP[/red]", f.split(":")[0], f.split(":", 1)[1].strip() if ":" in f else f)
+    console.print(table)
