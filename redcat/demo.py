@@ -9,9 +9,12 @@ from rich.console import Console
 
 from redcat.config import Settings
 from redcat.generate import Faults, GeneratorOptions, PartnerDay, Scale, generate
+from redcat.runner import run
+from redcat.summary import print_run_summary
 
 START = dt.date(2024, 6, 16)
 DAYS = 30
+END = START + dt.timedelta(days=DAYS - 1)
 INCIDENT = PartnerDay("taobao", dt.date(2024, 7, 10))  # half of the users' callbacks go missing
 DEMO_SCALE = 0.02
 
@@ -42,4 +45,8 @@ def run_demo(settings: Settings | None = None) -> int:
     started = dt.datetime.now()
     summary = generate(demo_options(), landing)
     _print_generation(summary, landing, (dt.datetime.now() - started).total_seconds())
+
+    console.print(f"\n2. Materialising {START}..{END} into {settings.warehouse} (Dagster, in-process)")
+    outcome = run(settings, START, END, console=console)
+    print_run_summary(settings, outcome, console)
     return 0
