@@ -1,0 +1,36 @@
+{#-
+  Everything that differs between DuckDB and Spark SQL goes through these macros (dispatched
+  with adapter.dispatch), so the models themselves are written once.
+  Timestamps downstream of staging are naive UTC `timestamp`s; business dates are Asia/Shanghai.
+-#}
+
+{% macro utc_timestamp(column) -%}{{ return(adapter.dispatch('utc_timestamp', 'redcat')(column)) }}{%- endmacro %}
+{% macro default__utc_timestamp(column) -%}cast({{ column }} as timestamp){%- endmacro %}
+{% macro duckdb__utc_timestamp(column) -%}timezone('UTC', {{ column }}){%- endmacro %}
+
+{#- the Asia/Shanghai calendar date of a naive UTC timestamp -#}
+{% macro business_date(ts) -%}{{ return(adapter.dispatch('business_date', 'redcat')(ts)) }}{%- endmacro %}
+{% macro default__business_date(ts) -%}to_date(from_utc_timestamp({{ ts }}, '{{ var("business_tz") }}')){%- endmacro %}
+{% macro duckdb__business_date(ts) -%}cast(timezone('{{ var("business_tz") }}', timezone('UTC', {{ ts }})) as date){%- endmacro %}
+
+{#- seconds since the epoch (fractional) of a naive UTC timestamp -#}
+{% macro epoch_seconds(ts) -%}{{ return(adapter.dispatch('epoch_seconds', 'redcat')(ts)) }}{%- endmacro %}
+{% macro default__epoch_seconds(ts) -%}cast({{ ts }} as double){%- endmacro %}
+{% macro duckdb__epoch_seconds(ts) -%}epoch({{ ts }}){%- endmacro %}
+
+{% macro add_days(date_expr, days) -%}{{ return(adapter.dispatch('add_days', 'redcat')(date_expr, days)) }}{%- endmacro %}
+{% macro default__add_days(date_expr, days) -%}date_add({{ date_expr }}, {{ days }}){%- endmacro %}
+{% macro duckdb__add_days(date_expr, days) -%}cast({{ date_expr }} + cast({{ days }} as integer) as date){%- endmacro %}
+
+{% macro date_literal(value) -%}cast('{{ value }}' as date){%- endmacro %}
+
+{#- a relation `integers(k)` holding 0..n (n a SQL expression) -#}
+{% macro integers_upto(n) -%}{{ return(adapter.dispatch('integers_upto', 'redcat')(n)) }}{%- endmacro %}
+{% macro default__integers_upto(n) -%}(select explode(sequence(0, cast({{ n }} as int))) as k){%- endmacro %}
+{% macro duckdb__integers_upto(n) -%}(select unnest(range(0, cast({{ n }} as bigint) + 1)) as k){%- endmacro %}
+
+{#- a 64-bit hash of the user key: joins on it instead of 64-character strings. With 10^7
+    users the chance that any two collide is below 3e-6. -#}
+{% macro user_hash(column) -%}{{ return(adapter.dispatch('user_hash', 'redcat')(column)) }}{%- endmacro %}
+{% macro default__user_hash(column) -%}xxhash64({{ column }}){%- endmacro %}
+{% macro duckdb__user_hash(column) -%}hash({{ column }}){%- endmacro %}

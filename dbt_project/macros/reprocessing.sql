@@ -1,0 +1,70 @@
+{#-
+  Delivery-date windows. A Dagster partition (or an analyst's --vars) names delivery dates
+  [start_date, end_date); the models rebuild every report date those deliveries touch
+  (int_reprocessing_dates). Without vars, everything is rebuilt.
+-#}
+
+{% macro has_window() -%}
+    {{ return(var('start_date', none) is not none and var('end_date', none) is not none) }}
+{%- endmacro %}
+
+{#- a predicate on a delivery date column: inside the window, or true without one -#}
+{% macro in_delivery_window(column='delivery_date') -%}
+    {%- if has_window() -%}
+        ({{ column }} >= {{ date_literal(var('start_date')) }} and {{ column }} < {{ date_literal(var('end_date')) }})
+    {%- else -%}
+        (1 = 1)
+    {%- endif -%}
+{%- endmacro %}
+
+{#- a predicate on a report date column: one of the dates being rebuilt.
+    scope 'reattribute': conversion dates whose attribution can change;
+    scope 'republish': every date whose mart rows can change (a superset). -#}
+{% macro is_reprocessed(column='report_date', scope='republish') -%}
+    {{ column }} in (select report_date from {{ ref('int_reprocessing_dates') }}
+                     {%- if scope == 'reattribute' %} where reattribute{% endif %})
+{%- endmacro %}
+
+{#- config of a model rebuilt by report date (scope: republish or reattribute) -#}
+{% macro replace_dates_config(column, scope='republish') -%}
+    {{ return({
+        'materialized': 'incremental',
+        'incremental_strategy': 'replace_dates',
+        'replace_by': column,
+        'replace_scope': scope,
+        'on_schema_change': 'fail',
+    }) }}
+{%- endmacro %}
+
+{#- config of a model that holds each raw row once, rebuilt by delivery date -#}
+{% macro by_delivery_config() -%}
+    {{ return({
+        'materialized': 'incremental',
+        'incremental_strategy': 'replace_dates',
+        'replace_by': 'delivery_date',
+        'replace_scope': 'delivery',
+        'on_schema_change': 'fail',
+    }) }}
+{%- endmacro %}
+
+{#- the rows the replace_dates strategy deletes before inserting the new ones -#}
+{% macro replaced_rows_predicate() -%}
+    {%- set column = config.get('replace_by') -%}
+    {%- set scope = config.get('replace_scope', 'republish') -%}
+    {%- if column is none -%}
+        {{ exceptions.raise_compiler_error("replace_dates needs the model config replace_by (the date column it replaces)") }}
+    {%- endif -%}
+    {{ return(in_delivery_window(column) if scope == 'delivery' else is_reprocessed(column, scope)) }}
+{%- endmacro %}
+
+{#- the model's own row filter: the reprocessed dates when incremental, everything otherwise.
+    The first build reads everything; the comment keeps the dependency visible to dbt's parser. -#}
+{% macro when_incremental(column, scope='republish') -%}
+    {%- if is_incremental() -%} {{ is_reprocessed(column, scope) }}
+    {%- else -%} (1 = 1) /* first build; later: {{ ref('int_reprocessing_dates') }} */{%- endif -%}
+{%- endmacro %}
+{#- true while a report date's attribution window is still open in the loaded data: fewer
+    than lookback_days deliveries have arrived since, so late callbacks can still change it -#}
+{% macro is_provisional(column='report_date') -%}
+    ({{ column }} > {{ add_days('(select max(last_delivery_date) from ' ~ ref('int_reprocessing_dates') ~ ')', -var('lookback_days')) }})
+{%- endmacro %}

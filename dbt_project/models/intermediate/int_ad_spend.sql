@@ -1,0 +1,15 @@
+{{ config(materialized='view') }}
+-- Spend rows as last restated: a later delivery of the same key replaces the earlier one.
+with versions as (
+    select
+        *,
+        row_number() over (
+            partition by spend_date, campaign_id, note_id, funding_source
+            order by delivery_date desc, source_line desc
+        ) as version_rank
+    from {{ ref('stg_content__ad_spend') }}
+)
+
+select spend_date, campaign_id, brand_id, note_id, funding_source, spend_cny, delivery_date
+from versions
+where version_rank = 1

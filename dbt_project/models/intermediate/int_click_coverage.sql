@@ -1,0 +1,49 @@
+{{ config(**replace_dates_config('report_date')) }}
+{#-
+  The population behind the completeness check: users who clicked a partner link on the
+  content side are complete (no sampling there). A clicked user "landed" when the partner
+  called back a store visit to the clicked note's brand within landing_window_minutes
+  after one of the user's clicks.
+-#}
+{%- set window_seconds = var('landing_window_minutes') * 60 -%}
+
+with clicks as (
+    select t.event_date as report_date, t.link_partner as partner, t.user_hash, n.brand_id, t.touch_epoch
+    from {{ ref('int_touchpoints') }} as t
+    inner join {{ ref('int_notes') }} as n on t.note_id = n.note_id
+    where t.touch_kind = 'click'
+      and {{ when_incremental('t.event_date') }}
+),
+
+bounds as (
+    select min(touch_epoch) as lo, max(touch_epoch) + {{ window_seconds }} as hi from clicks
+),
+
+visits as (
+    select v.partner, v.user_hash, v.brand_id, v.conversion_epoch
+    from {{ ref('int_conversions') }} as v
+    cross join bounds as b
+    where v.conversion_type = 'store_visit'
+      and v.conversion_epoch >= b.lo and v.conversion_epoch <= b.hi
+),
+
+landed as (
+    select distinct c.report_date, c.partner, c.user_hash
+    from clicks as c
+    inner join visits as v
+        on c.partner = v.partner
+        and c.user_hash = v.user_hash
+        and c.brand_id = v.brand_id
+        and v.conversion_epoch >= c.touch_epoch
+        and v.conversion_epoch <= c.touch_epoch + {{ window_seconds }}
+)
+
+select
+    c.report_date,
+    c.partner,
+    count(distinct c.user_hash) as clicked_users,
+    count(distinct l.user_hash) as visited_users
+from clicks as c
+left join landed as l
+    on c.report_date = l.report_date and c.partner = l.partner and c.user_hash = l.user_hash
+group by c.report_date, c.partner

@@ -1,0 +1,70 @@
+{{ config(materialized='table') }}
+{#-
+  The report dates the deliveries of this run touch, rebuilt on every run.
+  reattribute: conversion dates whose attribution can change (a callback of that date arrived,
+               or a touch that falls in its lookback window arrived late).
+  republish:   every date whose mart rows can change: the above, touch and spend dates, partner
+               delivery dates (arrival status), and dates whose attribution window closes with
+               these deliveries (is_provisional flips). Always true here; the column says why.
+  Without start_date/end_date vars every date with data is rebuilt.
+-#}
+{%- set lookback = var('lookback_days') -%}
+
+with
+
+touch_days as (
+    select distinct event_date, delivery_date
+    from {{ ref('stg_content__note_events') }}
+    where {{ in_delivery_window() }}
+),
+
+conversion_days as (
+    {%- for partner in var('partners') %}
+    select distinct event_date from {{ ref('stg_' ~ partner ~ '__callbacks') }} where {{ in_delivery_window() }}
+    {%- if not loop.last %} union all{% endif %}
+    {%- endfor %}
+),
+
+delivery_days as (
+    {%- for partner in var('partners') %}
+    select delivery_date from {{ ref('stg_' ~ partner ~ '__deliveries') }} where {{ in_delivery_window() }}
+    {%- if not loop.last %} union all{% endif %}
+    {%- endfor %}
+),
+
+spend_days as (
+    select distinct spend_date from {{ ref('stg_content__ad_spend') }} where {{ in_delivery_window() }}
+),
+
+last_delivery as (
+    select max(delivery_date) as last_delivery_date from {{ ref('stg_content__note_events') }}
+),
+
+candidates as (
+    -- a late touch can change conversions up to lookback days after it
+    select {{ add_days('t.event_date', 'i.k') }} as report_date, true as reattribute, 'touch window' as reason
+    from (select distinct event_date from touch_days) as t
+    cross join {{ integers_upto(lookback) }} as i
+    union all
+    select event_date, true, 'callbacks' from conversion_days
+    union all
+    select event_date, false, 'touches' from touch_days
+    union all
+    select delivery_date, false, 'partner delivery' from delivery_days
+    union all
+    select spend_date, false, 'spend' from spend_days
+    union all
+    select {{ add_days('delivery_date', -lookback) }}, false, 'window closes'
+    from (select distinct delivery_date from touch_days) as d
+)
+
+select
+    c.report_date,
+    max(case when c.reattribute then 1 else 0 end) = 1 as reattribute,
+    true as republish,
+    min(c.reason) as first_reason,
+    max(l.last_delivery_date) as last_delivery_date
+from candidates as c
+cross join last_delivery as l
+where c.report_date <= l.last_delivery_date
+group by c.report_date

@@ -1,0 +1,59 @@
+{{ config(**replace_dates_config('report_date')) }}
+{#-
+  Return on ad spend per report date, brand and attribution model: sampling-corrected
+  attributed GMV (all partners) over the day's spend, brand- and partner-funded.
+  roas is null when there was no spend.
+-#}
+
+with spend as (
+    select
+        spend_date as report_date,
+        brand_id,
+        sum(case when funding_source = 'brand' then spend_cny else 0 end) as spend_brand_cny,
+        sum(case when funding_source = 'partner' then spend_cny else 0 end) as spend_partner_cny
+    from {{ ref('int_ad_spend') }}
+    where {{ when_incremental('spend_date') }}
+    group by spend_date, brand_id
+),
+
+gmv as (
+    select
+        report_date,
+        brand_id,
+        attribution_model,
+        sum(gmv_attributed_estimated) as gmv_attributed_estimated,
+        sum(gmv_attributed_observed) as gmv_attributed_observed,
+        max(audience_users) as audience_users,
+        max(case when is_provisional then 1 else 0 end) = 1 as is_provisional
+    from {{ ref('mart_brand_daily') }}
+    where {{ when_incremental('report_date') }}
+    group by report_date, brand_id, attribution_model
+),
+
+models as (
+    {{ attribution_models_relation() }}
+),
+
+cells as (
+    select s.report_date, s.brand_id, m.attribution_model from spend as s cross join models as m
+    union
+    select report_date, brand_id, attribution_model from gmv
+)
+
+select
+    c.report_date,
+    c.brand_id,
+    c.attribution_model,
+    cast(coalesce(s.spend_brand_cny, 0) as double) as spend_brand_cny,
+    cast(coalesce(s.spend_partner_cny, 0) as double) as spend_partner_cny,
+    cast(coalesce(s.spend_brand_cny, 0) + coalesce(s.spend_partner_cny, 0) as double) as spend_total_cny,
+    cast(coalesce(g.gmv_attributed_observed, 0) as double) as gmv_attributed_observed,
+    cast(coalesce(g.gmv_attributed_estimated, 0) as double) as gmv_attributed_estimated,
+    cast(coalesce(g.gmv_attributed_estimated, 0) as double)
+        / nullif(cast(coalesce(s.spend_brand_cny, 0) + coalesce(s.spend_partner_cny, 0) as double), 0) as roas,
+    coalesce(g.audience_users, 0) as audience_users,
+    coalesce(g.is_provisional, {{ is_provisional('c.report_date') }}) as is_provisional
+from cells as c
+left join spend as s on c.report_date = s.report_date and c.brand_id = s.brand_id
+left join gmv as g
+    on c.report_date = g.report_date and c.brand_id = g.brand_id and c.attribution_model = g.attribution_model

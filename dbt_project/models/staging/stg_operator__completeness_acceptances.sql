@@ -1,0 +1,7 @@
+select
+    partner,
+    cast(report_date as date) as report_date,
+    accepted_by,
+    reason,
+    {{ utc_timestamp('accepted_at') }} as accepted_at
+from {{ source('operator', 'completeness_acceptances') }}

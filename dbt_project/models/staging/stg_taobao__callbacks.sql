@@ -1,0 +1,1 @@
+{{ stg_partner_callbacks('taobao') }}
