@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from orchestration.dbt import dbt_resource, redcat_dbt
 from orchestration.ingestion import ingestion_assets
 from orchestration.resources import WarehouseResource, progress_resource
 
@@ -12,8 +13,16 @@ daily_job = dg.define_asset_job(
     description="Ingest the delivery dates, rebuild what they touch, run every check.",
 )
 
+# Written by operators with `redcat accept`; read by dbt as a source.
+operator_acceptances = dg.AssetSpec(
+    ["operator", "completeness_acceptances"],
+    description="Partner-days an operator accepted as known-incomplete (redcat accept): who, when, why.",
+    group_name="raw",
+    kinds={"parquet"},
+)
+
 defs = dg.Definitions(
-    assets=[*ingestion_assets],
+    assets=[*ingestion_assets, redcat_dbt, operator_acceptances],
     jobs=[daily_job],
-    resources={"warehouse": WarehouseResource(), "progress": progress_resource},
+    resources={"warehouse": WarehouseResource(), "progress": progress_resource, "dbt": dbt_resource},
 )

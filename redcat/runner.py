@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass, field
 
 from rich.console import Console
@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from redcat.config import Settings
 
 EXIT_OK, EXIT_CHECKS_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+DBT_MODELS = 40  # approximate number of dbt nodes that report progress; the bar only guides the eye
 
 
 @dataclass
@@ -34,6 +35,7 @@ class RunOutcome:
     checks: list[CheckOutcome] = field(default_factory=list)
     step_failures: list[str] = field(default_factory=list)
     skipped_steps: list[str] = field(default_factory=list)
+    log_path: str | None = None
 
     @property
     def failed_checks(self) -> list[CheckOutcome]:
@@ -58,6 +60,8 @@ class RichProgress:
 
     def update(self, context, step: str, partition: str, stage: str) -> None:
         self.bar.update(self.task, description=f"{partition}  {step}: {stage}")
+        if step == "dbt":
+            self.bar.advance(self.task)
 
     def done(self, step: str, partition: str, summary: str) -> None:
         self.bar.advance(self.task)
@@ -92,16 +96,21 @@ def run(settings: Settings, start: dt.date, end: dt.date, console: Console | Non
 
         job = defs.resolve_job_def("redcat_daily")
         days = (end - start).days + 1
-        progress = RichProgress(console, days * len(INGESTION_KEYS)) if console else None
+        # ingestion: one step per table and day; dbt: one per model it builds
+        progress = RichProgress(console, days * len(INGESTION_KEYS) + DBT_MODELS) if console else None
         instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
         tags = {"dagster/asset_partition_range_start": start.isoformat(),
                 "dagster/asset_partition_range_end": end.isoformat(), "redcat/entry": "redcat run"}
         run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
         keys = [k for a in ingestion_assets for k in a.keys] if selection == "ingestion" else None
-        with progress.bar if console else _null(), ProgressReporter.sink(progress):
+        # dbt's own log lines go to stdout; keep them in a file so the terminal shows progress.
+        log_path = settings.warehouse.parent / "logs" / f"run-{start}-{end}.log"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(log_path, "w") as log, (redirect_stdout(log) if log_level == "CRITICAL" else _null()), \
+                (progress.bar if console else _null()), ProgressReporter.sink(progress):
             result = job.execute_in_process(instance=instance, tags=tags, run_config=run_config, asset_selection=keys,
                                             raise_on_error=False)
-    outcome = RunOutcome(start, end, result.run_id, result.success)
+    outcome = RunOutcome(start, end, result.run_id, result.success, log_path=str(log_path))
     for ev in result.get_asset_check_evaluations():
         outcome.checks.append(CheckOutcome(ev.asset_key.to_user_string(), ev.check_name, ev.passed,
                                            ev.severity.value, ev.description or ""))

@@ -13,6 +13,8 @@ from redcat.runner import RunOutcome
 def print_run_summary(settings: Settings, outcome: RunOutcome, console: Console) -> None:
     _print_loads(settings, outcome, console)
     _print_checks(outcome, console)
+    if outcome.log_path:
+        console.print(f"Run log (dbt output): {outcome.log_path}")
     if outcome.exit_code == 0:
         console.print(f"[green]OK[/green]: {outcome.start}..{outcome.end} materialised, every blocking check passed "
                       f"(run {outcome.run_id[:8]}).")

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import duckdb
 
-from redcat import contract, reference
+from redcat import acceptances, contract, reference
 from redcat.config import Settings
 from redcat.contract import SourceTable
 from redcat.duck import connect
@@ -87,6 +87,7 @@ class Loader:
         self.progress = progress or (lambda stage: None)
         self.con = connect(settings.warehouse)
         ensure_schema(self.con)
+        acceptances.ensure(settings)  # dbt reads it as a source, so it exists from the first load
         self.recovered = rawstore.recover(self.con, settings.raw_dir)
 
     def close(self) -> None:

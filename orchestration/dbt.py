@@ -1,0 +1,142 @@
+"""The dbt project as partitioned Dagster assets.
+
+Partition D (a delivery date) runs `dbt build --vars {start_date: D, end_date: D+1}`; the
+models rebuild every report date the day's deliveries touch (int_reprocessing_dates). A
+range run passes the half-open window of the whole range. dbt tests are asset checks; the
+test `callback_completeness` on mart_callback_completeness gates the business marts (dbt
+skips them when it fails) and carries its evidence in the check's metadata.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
+
+from orchestration.partitions import daily_partitions
+from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
+from redcat.completeness import completeness_evidence
+from redcat.config import DBT_PROJECT_DIR
+
+COMPLETENESS_CHECK = "callback_completeness"
+LAYER_GROUPS = {"staging": "staging", "intermediate": "intermediate", "marts": "marts", "bi": "bi"}
+
+dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR)
+# The venv's dbt, wherever redcat runs from (its bin/ need not be on PATH).
+DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")
+
+
+def _manifest_is_stale(project: DbtProject) -> bool:
+    manifest = project.manifest_path
+    if not manifest.exists():
+        return True
+    built = manifest.stat().st_mtime
+    sources = [project.project_dir / "dbt_project.yml", *project.project_dir.glob("models/**/*"),
+               *project.project_dir.glob("macros/**/*"), *project.project_dir.glob("tests/**/*"),
+               *(project.project_dir.parent / "seeds").glob("*")]
+    return any(p.is_file() and p.stat().st_mtime > built for p in sources)
+
+
+# `dagster dev` parses on its own; everywhere else (CLI, tests, CI) parse when the project
+# changed since the manifest was written, so the asset graph always matches the SQL.
+if os.environ.get("DAGSTER_IS_DEV_CLI"):
+    dbt_project.prepare_if_dev()
+elif _manifest_is_stale(dbt_project):
+    # A plain subprocess: it writes target/manifest.json (a DbtCliResource invocation writes elsewhere).
+    subprocess.run([DBT_EXECUTABLE, "parse", "--quiet"], cwd=dbt_project.project_dir, check=True)
+
+
+class RedcatTranslator(DagsterDbtTranslator):
+    """Models keyed [schema, name as it appears in the warehouse] and grouped by layer; seeds in
+    `reference`; sources keep dagster-dbt's [source, table], which the ingestion assets share."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        if dbt_resource_props["resource_type"] in ("model", "seed"):
+            schema = dbt_resource_props["config"].get("schema") or "main"
+            return dg.AssetKey([schema, dbt_resource_props.get("alias") or dbt_resource_props["name"]])
+        return super().get_asset_key(dbt_resource_props)
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        if dbt_resource_props["resource_type"] == "seed":
+            return "reference"
+        fqn = dbt_resource_props.get("fqn", [])
+        return LAYER_GROUPS.get(fqn[1] if len(fqn) > 2 else "", None)
+
+    def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str]:
+        return ["team:analytics-engineering"]
+
+
+translator = RedcatTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    dagster_dbt_translator=translator,
+    partitions_def=daily_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    pool=WAREHOUSE_POOL,
+    name="redcat_dbt",
+    required_resource_keys={"warehouse", "progress", "dbt"},
+)
+def redcat_dbt(context: dg.AssetExecutionContext) -> Iterator:
+    dbt: DbtCliResource = context.resources.dbt
+    warehouse: WarehouseResource = context.resources.warehouse
+    settings = warehouse.settings()
+    os.environ.update(settings.export_env())  # dbt runs as a subprocess with this environment
+    window = context.partition_time_window
+    dbt_vars = {"start_date": window.start.date().isoformat(), "end_date": window.end.date().isoformat()}
+    progress = context.resources.progress
+    partition = f"{dbt_vars['start_date']}..{window.end.date()}"
+    # One fixed target directory (the warehouse pool runs one dbt at a time) instead of a new one per run.
+    invocation = dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context, raise_on_error=False,
+                         target_path=Path("target") / "dagster")
+    held: list[dg.AssetCheckResult] = []
+    for event in invocation.stream():
+        if isinstance(event, dg.AssetCheckResult) and event.check_name == COMPLETENESS_CHECK:
+            held.append(event)  # the warehouse is dbt's until it exits; the evidence is read after
+            continue
+        if isinstance(event, dg.Output):
+            progress.update(context, "dbt", partition, f"built {event.output_name}")
+        yield event
+    for event in held:
+        yield _with_evidence(event, settings)
+    failed_nodes = _failed_non_test_nodes(invocation)
+    if failed_nodes:
+        raise dg.Failure(
+            description="dbt could not build: " + "; ".join(failed_nodes)
+            + f". Fix the model (the dbt log is in {invocation.target_path / 'dbt.log'}), then re-run these partitions.",
+        )
+
+
+def _with_evidence(event: dg.AssetCheckResult, settings) -> dg.AssetCheckResult:
+    evidence = completeness_evidence(settings.warehouse)
+    metadata = {**event.metadata, **evidence.metadata}
+    metadata["partner_days"] = dg.MetadataValue.md(evidence.metadata["partner_days"]) if evidence.rows else ""
+    return dg.AssetCheckResult(
+        asset_key=event.asset_key,
+        check_name=event.check_name,
+        passed=event.passed,
+        severity=event.severity,
+        metadata=metadata,
+        description=evidence.description,
+    )
+
+
+def _failed_non_test_nodes(invocation) -> list[str]:
+    """Models, seeds or snapshots that errored (failing tests are reported as checks)."""
+    try:
+        results = invocation.get_artifact("run_results.json")["results"]
+    except Exception:  # no artifact: dbt failed before running anything
+        error = invocation.get_error()
+        return [str(error)] if error else []
+    return [f"{r['unique_id']}: {(r.get('message') or '').strip()}" for r in results
+            if r["status"] == "error" and not r["unique_id"].startswith(("test.", "unit_test."))]
+
+
+dbt_resource = DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)

@@ -1,0 +1,123 @@
+"""Evidence behind the callback completeness check, read from mart_callback_completeness
+after dbt built it: what failed, where, and how to clear it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+import duckdb
+import yaml
+
+from redcat.config import DBT_PROJECT_DIR
+
+COLUMNS = ("report_date", "partner", "program_version", "sampling_ratio", "landing_rate", "clicked_users",
+           "visited_users", "observed_coverage", "expected_coverage", "ci_low", "ci_high", "p_value_below",
+           "p_value_above", "status", "delivery_status", "is_accepted", "accepted_by", "blocks_marts")
+
+
+@cache
+def dbt_vars() -> dict:
+    return yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())["vars"]
+
+
+@dataclass
+class Evidence:
+    description: str
+    metadata: dict = field(default_factory=dict)
+    rows: list[dict] = field(default_factory=list)
+
+    @property
+    def blocking(self) -> list[dict]:
+        return [r for r in self.rows if r["blocks_marts"]]
+
+
+def read_rows(warehouse: Path, only_reprocessed: bool = True) -> list[dict]:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        where = ("WHERE report_date IN (SELECT report_date FROM intermediate.int_reprocessing_dates)"
+                 if only_reprocessed else "")
+        rows = con.execute(f"SELECT {', '.join(COLUMNS)} FROM marts.mart_callback_completeness {where} "
+                           "ORDER BY report_date, partner").fetchall()
+    except duckdb.CatalogException:
+        return []
+    finally:
+        con.close()
+    return [dict(zip(COLUMNS, r)) for r in rows]
+
+
+def explain(row: dict) -> str:
+    """One partner-day in words, with what to do when it blocks."""
+    day, partner = row["report_date"], row["partner"]
+    accept = (f"`redcat accept --partner {partner} --date {day} --by NAME --reason TEXT` to publish it flagged as "
+              "known-incomplete")
+    if row["status"] == "no_delivery":
+        text = (f"{partner} {day}: the partner's dump did not arrive (delivery status {row['delivery_status']}), so "
+                "its callbacks are missing. Re-run this partition when it arrives (the delivery sensor does), or run "
+                f"{accept}.")
+    else:
+        clicked, visited = row["clicked_users"], row["visited_users"]
+        text = (f"{partner} {day}: {visited:,} of {clicked:,} users who clicked a {partner} link have a store-visit "
+                f"callback ({_pct(row['observed_coverage'])}, 99.9 % interval {_pct(row['ci_low'])}-{_pct(row['ci_high'])}); "
+                f"expected {_pct(row['expected_coverage'])} = sampling ratio {row['sampling_ratio']:g} x landing rate "
+                f"{row['landing_rate']:g}. ")
+        if row["status"] == "fail":
+            short = 1 - row["observed_coverage"] / row["expected_coverage"]
+            text += (f"P(so few | complete) = {row['p_value_below']:.2g}: about {short:.0%} of the users' callbacks are "
+                     f"missing. Ask {partner} to re-deliver dt={day} and re-run that partition, or run {accept}.")
+        elif row["status"] == "warn":
+            text += (f"P(so many | configured ratio) = {row['p_value_above']:.2g}: the sampling ratio or the landing "
+                     "rate in seeds/callback_sampling_policy.csv is likely wrong for this partner; confirm with the partner.")
+        elif row["status"] == "insufficient_data":
+            text += f"Too few clicked users to judge (fewer than {dbt_vars()['completeness_min_expected']} expected visitors)."
+        else:
+            text += "Consistent with complete callbacks."
+    if row["is_accepted"]:
+        text += f" Accepted as known-incomplete by {row['accepted_by']}."
+    return text
+
+
+def completeness_evidence(warehouse: Path) -> Evidence:
+    rows = read_rows(warehouse)
+    if not rows:
+        return Evidence("No partner programme day was rebuilt by this run: nothing to check.")
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r["status"]] = counts.get(r["status"], 0) + 1
+    blocking = [r for r in rows if r["blocks_marts"]]
+    if blocking:
+        description = (f"{len(blocking)} partner-day(s) incomplete; the business marts were not rebuilt. "
+                       + " ".join(explain(r) for r in blocking))
+    else:
+        noteworthy = [explain(r) for r in rows if r["status"] in ("warn", "insufficient_data") or r["is_accepted"]]
+        description = (f"{len(rows)} partner-day(s) checked: "
+                       + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) + ". " + " ".join(noteworthy))
+    table = ["| date | partner | clicked | visited | observed | expected | 99.9 % interval | p below | status | accepted |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    table += [f"| {r['report_date']} | {r['partner']} | {r['clicked_users']:,} | {r['visited_users']:,} | "
+              f"{_pct(r['observed_coverage'])} | {_pct(r['expected_coverage'])} | {_pct(r['ci_low'])}-{_pct(r['ci_high'])} | "
+              f"{_p(r['p_value_below'])} | {r['status']} | {r['accepted_by'] or ''} |" for r in rows]
+    metadata = {
+        "partner_days": "\n".join(table),
+        "statuses": counts,
+        "blocking_partner_days": [f"{r['partner']} {r['report_date']}" for r in blocking],
+        "alpha": dbt_vars()["completeness_alpha"],
+        "min_shortfall": dbt_vars()["completeness_min_shortfall"],
+    }
+    if len(rows) == 1:
+        metadata.update({k: _plain(rows[0][k]) for k in ("clicked_users", "visited_users", "observed_coverage",
+                                                          "expected_coverage", "ci_low", "ci_high", "p_value_below", "status")})
+    return Evidence(description.strip(), metadata, rows)
+
+
+def _pct(x) -> str:
+    return "n/a" if x is None else f"{x:.1%}"
+
+
+def _p(x) -> str:
+    return "n/a" if x is None else f"{x:.2g}"
+
+
+def _plain(v):
+    return float(v) if isinstance(v, float) else v
