@@ -121,7 +121,7 @@ def build_ingestion_asset(table: SourceTable) -> dg.AssetsDefinition:
                 context.log.warning(line)
             for day in days:
                 loader.progress = lambda stage, d=day: progress.update(context, step, d.isoformat(), stage)
-                res = loader.load(table, day)
+                res = loader.load(table, day, reloading_until=days[-1])
                 results.append(res)
                 progress.done(step, res.delivery_date, _one_line(res))
                 (context.log.error if res.status == REJECTED else context.log.info)(f"{step} {res.delivery_date}: {_one_line(res)}")

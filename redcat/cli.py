@@ -179,6 +179,30 @@ def ingest(start, end, landing, warehouse, tables):
 
 
 @main.command()
+@click.option("--partner", required=True, help="Partner whose day is accepted, e.g. taobao.")
+@click.option("--date", "day", callback=_date, required=True, help="The report date, YYYY-MM-DD.")
+@click.option("--by", "by", required=True, help="Who accepts it (recorded).")
+@click.option("--reason", required=True, help="Why (recorded, shown with the check).")
+@click.option("--warehouse", type=click.Path(path_type=Path), help="Warehouse DuckDB file [REDCAT_WAREHOUSE].")
+def accept(partner, day, by, reason, warehouse):
+    """Accept a partner-day as known-incomplete: its completeness failure stops blocking the marts,
+    which then publish it flagged (completeness_accepted). Re-run the partition to publish."""
+    from redcat import acceptances, reference
+    from redcat.config import Settings
+
+    if partner not in reference.partners():
+        raise UsageProblem(f"unknown partner {partner!r}; known: {', '.join(reference.partners())}")
+    if reference.policy_for(partner, day) is None:
+        raise UsageProblem(f"{partner} runs no callback programme on {day}: there is nothing to accept")
+    if not reason.strip() or not by.strip():
+        raise UsageProblem("--by and --reason must not be empty: they are the audit trail")
+    settings = Settings.from_env(warehouse=warehouse)
+    acceptances.accept(settings, partner, day, by.strip(), reason.strip())
+    out_console.print(f"Accepted {partner} {day} as known-incomplete ({by}: {reason}). "
+                      f"Publish it with: redcat run --from {day} --to {day}")
+
+
+@main.command()
 def demo():
     """Generate a synthetic month with one incident and show what redcat makes of it."""
     from redcat.demo import run_demo

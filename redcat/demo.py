@@ -1,16 +1,26 @@
-"""`make demo`: a synthetic month across the 50 % -> 100 % switch, with one incident."""
+"""`make demo`: a synthetic month across the 50 % -> 100 % switch, with one incident caught and cleared.
+
+1. generate 2024-06-16..07-15; Taobao silently loses half of its users' callbacks on 07-10;
+2. materialise 06-16..07-09: every check passes, the marts are published;
+3. materialise 07-10..07-15: the completeness check fails on taobao 07-10 and the marts keep
+   their last good state (through 07-09);
+4. the partner re-delivers 07-10; re-running clears the check and publishes through 07-15.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
+import shutil
 
 from rich.console import Console
+from rich.panel import Panel
 
 from redcat.config import Settings
+from redcat.duck import connect
 from redcat.generate import Faults, GeneratorOptions, PartnerDay, Scale, generate
+from redcat.generate.truth import TRUTH_DIR
 from redcat.runner import run
-from redcat.summary import print_run_summary
+from redcat.summary import print_results, print_run_summary
 
 START = dt.date(2024, 6, 16)
 DAYS = 30
@@ -18,7 +28,7 @@ END = START + dt.timedelta(days=DAYS - 1)
 INCIDENT = PartnerDay("taobao", dt.date(2024, 7, 10))  # half of the users' callbacks go missing
 DEMO_SCALE = 0.02
 
-console = Console()
+console = Console() if Console().is_terminal else Console(width=130)
 
 
 def demo_options() -> GeneratorOptions:
@@ -31,22 +41,72 @@ def demo_options() -> GeneratorOptions:
     )
 
 
+def _marts_last_date(settings: Settings) -> dt.date | None:
+    con = connect(settings.warehouse, read_only=True)
+    try:
+        return con.execute("SELECT max(report_date) FROM marts.mart_brand_daily").fetchone()[0]
+    finally:
+        con.close()
+
+
 def run_demo(settings: Settings | None = None) -> int:
     settings = settings or Settings.from_env()
-    landing: Path = settings.landing_dir
+    landing = settings.landing_dir
+    before = INCIDENT.day - dt.timedelta(days=1)
     console.rule("[bold]redcat demo[/bold]")
-    console.print(
-        f"1. Generating {DAYS} delivery days from {START} into {landing}\n"
-        f"   (Taobao v2 samples 50 % of users until 2024-06-30, v3 calls back 100 % from 2024-07-01;\n"
-        f"    injected incident: {INCIDENT.partner} loses half of its users' callbacks on {INCIDENT.day})"
-    )
+
+    console.print(f"\n[bold]1. A synthetic month[/bold]: {DAYS} delivery days from {START} into {landing}.\n"
+                  "   Taobao's programme v2 calls back 50 % of users until 2024-06-30, v3 100 % from 2024-07-01.\n"
+                  f"   Hidden incident: on {INCIDENT.day} Taobao silently loses half of its users' callbacks "
+                  "(its manifest looks fine).")
     from redcat.cli import _print_generation
 
     started = dt.datetime.now()
     summary = generate(demo_options(), landing)
     _print_generation(summary, landing, (dt.datetime.now() - started).total_seconds())
+    for stale in (settings.warehouse, settings.raw_dir):
+        if stale.is_file():
+            stale.unlink()
+        elif stale.is_dir():
+            shutil.rmtree(stale)
 
-    console.print(f"\n2. Materialising {START}..{END} into {settings.warehouse} (Dagster, in-process)")
-    outcome = run(settings, START, END, console=console)
-    print_run_summary(settings, outcome, console)
+    console.print(f"\n[bold]2. Materialise {START}..{before}[/bold] (ingestion, dbt, checks; Dagster in-process)")
+    first = run(settings, START, before, console=console)
+    print_run_summary(settings, first, console)
+    if first.exit_code != 0:
+        console.print("[red]The clean part of the month should pass; see the checks above.[/red]")
+        return 1
+    print_results(settings, console, dt.date(2024, 6, 24), dt.date(2024, 7, 7))
+
+    console.print(f"\n[bold]3. Materialise {INCIDENT.day}..{END}[/bold]: the day with the incident arrives")
+    second = run(settings, INCIDENT.day, END, console=console)
+    print_run_summary(settings, second, console)
+    caught = [c for c in second.failed_checks if c.name == "callback_completeness"]
+    last = _marts_last_date(settings)
+    if not caught:
+        console.print("[red]The incident was not caught: the demo expected the completeness check to fail.[/red]")
+        return 1
+    console.print(Panel(
+        f"Caught: the completeness check failed (exit code {second.exit_code}). dbt did not rebuild the business marts, "
+        f"so BI keeps the last good state: marts.mart_brand_daily ends on {last}.\n"
+        f"Two ways to clear it:\n"
+        f"  - the partner re-delivers: copy the complete dump into the landing zone and re-run\n"
+        f"      redcat run --from {INCIDENT.day} --to {END}\n"
+        f"  - or accept the day as known-incomplete (published, flagged completeness_accepted):\n"
+        f"      redcat accept --partner {INCIDENT.partner} --date {INCIDENT.day} --by you --reason '...'",
+        title="incident", border_style="yellow"))
+
+    console.print(f"\n[bold]4. Taobao re-delivers dt={INCIDENT.day}[/bold]; re-run {INCIDENT.day}..{END}")
+    redelivered = landing / TRUTH_DIR / "redelivery" / f"dt={INCIDENT.day}" / f"partner={INCIDENT.partner}"
+    target = landing / f"dt={INCIDENT.day}" / f"partner={INCIDENT.partner}"
+    shutil.rmtree(target)
+    shutil.copytree(redelivered, target)
+    third = run(settings, INCIDENT.day, END, console=console)
+    print_run_summary(settings, third, console)
+    if third.exit_code != 0:
+        console.print("[red]The re-delivery should clear the incident; see the checks above.[/red]")
+        return 1
+    console.print(f"Cleared: the marts now run to {_marts_last_date(settings)}.")
+    print_results(settings, console, dt.date(2024, 7, 2), END)
+    console.print(f"\nWarehouse: {settings.warehouse}  (try: cd dbt_project && ../.venv/bin/dbt build)")
     return 0

@@ -113,7 +113,7 @@ def run(settings: Settings, start: dt.date, end: dt.date, console: Console | Non
     outcome = RunOutcome(start, end, result.run_id, result.success, log_path=str(log_path))
     for ev in result.get_asset_check_evaluations():
         outcome.checks.append(CheckOutcome(ev.asset_key.to_user_string(), ev.check_name, ev.passed,
-                                           ev.severity.value, ev.description or ""))
+                                           ev.severity.value, ev.description or _describe_dbt_test(ev, log_path)))
     for ev in result.get_step_failure_events():
         err = ev.event_specific_data.error
         if err and err.cls_name == "DagsterAssetCheckFailedError":
@@ -121,6 +121,16 @@ def run(settings: Settings, start: dt.date, end: dt.date, console: Console | Non
         outcome.step_failures.append(f"{ev.step_key}: {err.message.strip() if err else 'failed'}")
     outcome.skipped_steps = [ev.step_key for ev in result.get_step_skipped_events()]
     return outcome
+
+
+def _describe_dbt_test(ev, log_path) -> str:
+    """dbt tests come without a description: say how many rows failed and where to look."""
+    if ev.passed:
+        return ""
+    failed = ev.metadata.get("dagster_dbt/failed_row_count")
+    count = f"{failed.value:,} failing rows" if failed is not None else "failed"
+    return (f"dbt test {ev.check_name} on {ev.asset_key.to_user_string()}: {count}. The test's SQL and the rows are in "
+            f"the run log ({log_path}) and dbt_project/target/dagster/; fix the data or the model, then re-run.")
 
 
 @contextmanager

@@ -65,3 +65,43 @@ def _print_checks(outcome: RunOutcome, console: Console) -> None:
     for f in outcome.step_failures:
         table.add_row("[red]STEP[/red]", f.split(":")[0], f.split(":", 1)[1].strip() if ":" in f else f)
     console.print(table)
+
+
+def print_results(settings: Settings, console: Console, start=None, end=None) -> None:
+    """A short look at the marts between start and end (default: the last 14 report dates):
+    observed and estimated GMV, the completeness check, ROAS by model."""
+    con = connect(settings.warehouse, read_only=True)
+    try:
+        daily = con.execute(
+            """SELECT b.report_date, any_value(b.sampling_ratio), sum(b.gmv_observed), sum(b.gmv_estimated),
+                      sqrt(sum(b.gmv_estimated_se * b.gmv_estimated_se)),
+                      sum(b.gmv_attributed_observed) / nullif(sum(b.gmv_observed), 0),
+                      any_value(c.status), any_value(c.observed_coverage), any_value(c.expected_coverage)
+               FROM marts.mart_brand_daily b
+               LEFT JOIN marts.mart_callback_completeness c USING (report_date, partner)
+               WHERE b.partner = 'taobao' AND b.attribution_model = 'last_touch'
+                 AND b.report_date BETWEEN coalesce(?::DATE, DATE '1900-01-01') AND coalesce(?::DATE, DATE '9999-12-31')
+               GROUP BY 1 ORDER BY 1 DESC LIMIT 14""", [start, end]
+        ).fetchall()
+        roas = con.execute(
+            """SELECT attribution_model, sum(spend_total_cny), sum(gmv_attributed_boosted_estimated),
+                      sum(gmv_attributed_boosted_estimated) / nullif(sum(spend_total_cny), 0),
+                      sum(gmv_attributed_estimated) / nullif(sum(spend_total_cny), 0)
+               FROM marts.mart_brand_roi_daily GROUP BY 1 ORDER BY 1"""
+        ).fetchall()
+    finally:
+        con.close()
+    table = Table(title="Taobao, all brands (last_touch): observed GMV follows the sampling ratio, the estimate does not")
+    for col in ("date", "ratio", "GMV observed", "GMV estimated ± SE", "attributed", "coverage (expected)", "completeness"):
+        table.add_column(col, justify="left" if col in ("date", "completeness") else "right")
+    for day, ratio, obs, est, se, share, status, cov, exp in reversed(daily):
+        table.add_row(str(day), f"{ratio:g}", f"{obs:,.0f}", f"{est:,.0f} ± {se:,.0f}", f"{share:.0%}" if share else "-",
+                      f"{cov:.1%} ({exp:.1%})" if cov is not None else "-", status or "-")
+    console.print(table)
+    table = Table(title="Return on ad spend by attribution model (all brands, all dates)")
+    for col in ("model", "spend CNY", "GMV via boosted notes (est.)", "ROAS boosted", "ROAS brand"):
+        table.add_column(col, justify="left" if col == "model" else "right")
+    for model, spend, gmv, r, brand in roas:
+        table.add_row(model, f"{spend:,.0f}", f"{gmv:,.0f}", f"{r:.2f}" if r is not None else "-",
+                      f"{brand:.2f}" if brand is not None else "-")
+    console.print(table)

@@ -71,3 +71,14 @@ def faulty_ingested(faulty_landing, tmp_path_factory):
     settings = settings_for(faulty_landing, tmp_path_factory.mktemp("faulty_wh"))
     outcome = run(settings, START, START + dt.timedelta(days=DAYS - 1), selection="ingestion")
     return settings, outcome
+
+
+@pytest.fixture(scope="session")
+def clean_built(clean_landing, tmp_path_factory):
+    """The clean landing zone materialised end to end (ingestion + dbt), as one range run."""
+    from redcat.runner import run
+
+    settings = settings_for(clean_landing, tmp_path_factory.mktemp("clean_wh"))
+    outcome = run(settings, START, START + dt.timedelta(days=DAYS - 1))
+    assert outcome.exit_code == 0, [c.description for c in outcome.failed_checks] + outcome.step_failures
+    return settings, outcome

@@ -100,11 +100,14 @@ class Loader:
         self.close()
 
     # ------------------------------------------------------------------
-    def load(self, table: SourceTable, day: dt.date) -> LoadResult:
+    def load(self, table: SourceTable, day: dt.date, reloading_until: dt.date | None = None) -> LoadResult:
+        """Load one partition. `reloading_until`: the caller reloads every later partition up to
+        this date next, so only partitions after it can keep keys this delivery wins."""
         started = dt.datetime.now(dt.UTC)
         t0 = time.perf_counter()
         iso = day.isoformat()
         res = LoadResult(table.source, table.table, iso, status=LOADED, load_id=uuid.uuid4().hex)
+        self.conflicts_after = max(day, reloading_until or day).isoformat()
         self.pending: list[tuple] = []
         self.committed = False
         self.event_range: tuple = (None, None)
@@ -308,11 +311,11 @@ class Loader:
         )
         res.rows_quarantined = sum(res.quarantine_by_reason.values())
 
-    def _partitions_overlapping(self, table: SourceTable, res: LoadResult, op: str, lo, hi) -> list[str]:
+    def _partitions_overlapping(self, table: SourceTable, day: str, op: str, lo, hi) -> list[str]:
         rows = self.con.execute(
             f"""SELECT path FROM ops.raw_partitions WHERE source = ? AND table_name = ? AND delivery_date {op} ?
                 AND rows > 0 AND max_event_time >= ? AND min_event_time <= ? ORDER BY delivery_date""",
-            [table.source, table.table, res.delivery_date, lo, hi],
+            [table.source, table.table, day, lo, hi],
         ).fetchall()
         return [r[0] for r in rows if Path(r[0]).exists()]
 
@@ -322,7 +325,7 @@ class Loader:
         the earlier partitions whose event times overlap."""
         con = self.con
         day_start = dt.datetime.combine(dt.date.fromisoformat(res.delivery_date), dt.time(), BUSINESS_TZ)
-        earlier = self._partitions_overlapping(table, res, "<", lo, min(hi, day_start))
+        earlier = self._partitions_overlapping(table, res.delivery_date, "<", lo, min(hi, day_start))
         if earlier and lo < day_start:
             files = "[" + ", ".join(q(p) for p in earlier) + "]"
             con.execute(
@@ -332,7 +335,7 @@ class Loader:
                     JOIN (SELECT {key} FROM read_parquet({files}) WHERE {ts} BETWEEN ? AND ?) prior USING ({key})""",
                 [day_start, lo, day_start],
             )
-        later = self._partitions_overlapping(table, res, ">", lo, hi)
+        later = self._partitions_overlapping(table, self.conflicts_after, ">", lo, hi)
         if later:
             # Loaded out of order or re-run: later partitions may now hold keys that this earlier
             # delivery wins. Reported (and fixed by re-running those partitions).

@@ -4,8 +4,9 @@
   reattribute: conversion dates whose attribution can change (a callback of that date arrived,
                or a touch that falls in its lookback window arrived late).
   republish:   every date whose mart rows can change: the above, touch and spend dates, partner
-               delivery dates (arrival status), and dates whose attribution window closes with
-               these deliveries (is_provisional flips). Always true here; the column says why.
+               delivery dates (arrival status), the day before a callback date (click coverage
+               across midnight), and dates whose attribution window closes with these deliveries
+               (is_provisional flips). Always true here; first_reason says why.
   Without start_date/end_date vars every date with data is rebuilt.
 -#}
 {%- set lookback = var('lookback_days') -%}
@@ -47,6 +48,9 @@ candidates as (
     cross join {{ integers_upto(lookback) }} as i
     union all
     select event_date, true, 'callbacks' from conversion_days
+    union all
+    -- a store visit just after midnight completes the landing of a click the day before
+    select {{ add_days('event_date', -1) }}, false, 'visit after midnight' from conversion_days
     union all
     select event_date, false, 'touches' from touch_days
     union all

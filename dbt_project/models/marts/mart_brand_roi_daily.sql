@@ -1,8 +1,12 @@
 {{ config(**replace_dates_config('report_date')) }}
 {#-
-  Return on ad spend per report date, brand and attribution model: sampling-corrected
-  attributed GMV (all partners) over the day's spend, brand- and partner-funded.
-  roas is null when there was no spend.
+  Return on ad spend per report date, brand and attribution model, spend by funding source.
+    roas          sampling-corrected GMV attributed to any of the brand's notes / spend. Every
+                  model splits a conversion among the same brand's notes, so this brand-level
+                  ratio is the same for every model by construction.
+    roas_boosted  only the GMV credited to touches on notes that were boosted (had spend) on the
+                  day of the touch / spend: what the spend bought, and where the models differ.
+  Both are null without spend.
 -#}
 
 with spend as (
@@ -30,6 +34,20 @@ gmv as (
     group by report_date, brand_id, attribution_model
 ),
 
+boosted as (
+    select
+        f.conversion_date as report_date,
+        f.brand_id,
+        f.attribution_model,
+        sum(f.gmv_credited_estimated) as gmv_attributed_boosted_estimated
+    from {{ ref('fct_attribution') }} as f
+    inner join (select distinct note_id, spend_date from {{ ref('int_ad_spend') }}) as s
+        on f.note_id = s.note_id and {{ business_date('f.touch_time') }} = s.spend_date
+    where f.conversion_type = 'purchase'
+      and {{ when_incremental('f.conversion_date') }}
+    group by f.conversion_date, f.brand_id, f.attribution_model
+),
+
 models as (
     {{ attribution_models_relation() }}
 ),
@@ -51,9 +69,14 @@ select
     cast(coalesce(g.gmv_attributed_estimated, 0) as double) as gmv_attributed_estimated,
     cast(coalesce(g.gmv_attributed_estimated, 0) as double)
         / nullif(cast(coalesce(s.spend_brand_cny, 0) + coalesce(s.spend_partner_cny, 0) as double), 0) as roas,
+    cast(coalesce(b.gmv_attributed_boosted_estimated, 0) as double) as gmv_attributed_boosted_estimated,
+    cast(coalesce(b.gmv_attributed_boosted_estimated, 0) as double)
+        / nullif(cast(coalesce(s.spend_brand_cny, 0) + coalesce(s.spend_partner_cny, 0) as double), 0) as roas_boosted,
     coalesce(g.audience_users, 0) as audience_users,
     coalesce(g.is_provisional, {{ is_provisional('c.report_date') }}) as is_provisional
 from cells as c
 left join spend as s on c.report_date = s.report_date and c.brand_id = s.brand_id
 left join gmv as g
     on c.report_date = g.report_date and c.brand_id = g.brand_id and c.attribution_model = g.attribution_model
+left join boosted as b
+    on c.report_date = b.report_date and c.brand_id = b.brand_id and c.attribution_model = b.attribution_model

@@ -1,0 +1,53 @@
+"""Reading a built warehouse in tests (read-only, so nothing here can change what is tested)."""
+
+from __future__ import annotations
+
+import duckdb
+
+# SPEC.md: the mart contract (more columns may be added).
+CONTRACT = {
+    "fct_attribution": ["conversion_date", "partner", "callback_id", "order_id", "conversion_type", "brand_id",
+                        "attribution_model", "note_id", "creator_id", "touch_time", "is_click_through", "credit",
+                        "gmv_credited_observed", "gmv_credited_estimated"],
+    "mart_note_daily": ["report_date", "note_id", "attribution_model", "brand_id", "creator_id", "category", "reads",
+                        "likes", "collects", "comments", "shares", "link_clicks", "searches", "store_visits",
+                        "add_to_carts", "purchases", "gmv_observed", "gmv_estimated", "refund_gmv_observed"],
+    "mart_brand_daily": ["report_date", "brand_id", "partner", "attribution_model", "reads", "link_clicks",
+                         "purchases_observed", "gmv_observed", "gmv_attributed_observed", "gmv_unattributed_observed",
+                         "gmv_estimated", "gmv_estimated_se", "gmv_attributed_estimated", "refund_gmv_observed",
+                         "sampling_ratio", "completeness_status"],
+    "mart_brand_roi_daily": ["report_date", "brand_id", "attribution_model", "spend_brand_cny", "spend_partner_cny",
+                             "gmv_attributed_estimated", "roas"],
+    "mart_funnel_daily": ["report_date", "brand_id", "partner", "readers", "engagers", "clickers", "searchers",
+                          "visitors", "carters", "purchasers"],
+    "mart_callback_completeness": ["report_date", "partner", "program_version", "sampling_ratio", "landing_rate",
+                                   "clicked_users", "visited_users", "observed_coverage", "expected_coverage", "ci_low",
+                                   "ci_high", "status"],
+}
+MODELS = ["first_touch", "last_touch", "linear", "time_decay", "position_based"]
+
+
+def connect(settings) -> duckdb.DuckDBPyConnection:
+    return duckdb.connect(str(settings.warehouse), read_only=True)
+
+
+def rows(settings, sql: str, params=None) -> list[tuple]:
+    with connect(settings) as con:
+        return con.execute(sql, params or []).fetchall()
+
+
+def columns(settings, schema: str, table: str) -> list[str]:
+    return [r[0] for r in rows(settings, "SELECT column_name FROM information_schema.columns WHERE table_schema = ? "
+                                         "AND table_name = ? ORDER BY ordinal_position", [schema, table])]
+
+
+def mart_snapshot(settings, decimals: int = 6) -> dict[str, list[tuple]]:
+    """Every mart's rows, sorted, doubles rounded (sums in another order differ in the last bits)."""
+    out = {}
+    with connect(settings) as con:
+        for table in CONTRACT:
+            cols = con.execute("SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = 'marts' "
+                               "AND table_name = ? ORDER BY ordinal_position", [table]).fetchall()
+            select = ", ".join(f"round({c}, {decimals})" if t in ("DOUBLE", "FLOAT") else c for c, t in cols)
+            out[table] = con.execute(f"SELECT {select} FROM marts.{table} ORDER BY ALL").fetchall()
+    return out
