@@ -4,8 +4,7 @@
   programme. Users who clicked a partner link (content side, unsampled) are the population;
   the share of them with a store-visit callback should be sampling_ratio x landing_rate.
 
-  Test: exact one-sided binomial tails at the user level (sampling is per user):
-    p_value_below = P(X <= visited | clicked, expected), p_value_above = P(X >= visited | ...).
+  Statistics: int_completeness_tests (exact one-sided binomial at the user level).
   status
     no_delivery        the partner's dump for the day did not arrive (or was rejected)
     insufficient_data  clicked x expected < completeness_min_expected: too small to judge
@@ -17,8 +16,6 @@
   An operator's acceptance (`redcat accept`) keeps the status but sets is_accepted, so the
   day no longer blocks the marts.
 -#}
-{%- set alpha = var('completeness_alpha') -%}
-{%- set shortfall = var('completeness_min_shortfall') -%}
 {%- set z = var('completeness_z') -%}
 
 with days as (
@@ -58,63 +55,29 @@ base as (
         d.sampling_ratio,
         d.landing_rate,
         d.sampling_ratio * d.landing_rate as expected_coverage,
-        -- keep ln() finite: a 100 % expected coverage is treated as 1 - 1e-12
-        least(greatest(d.sampling_ratio * d.landing_rate, 1e-12), 1 - 1e-12) as pi,
-        coalesce(c.clicked_users, 0) as clicked_users,
-        coalesce(c.visited_users, 0) as visited_users,
+        coalesce(t.clicked_users, 0) as clicked_users,
+        coalesce(t.visited_users, 0) as visited_users,
+        t.observed_coverage,
+        t.p_value_below,
+        t.p_value_above,
+        coalesce(t.test_status, 'insufficient_data') as test_status,
         coalesce(dl.delivery_status, 'missing') as delivery_status,
         a.accepted_by,
         a.reason as acceptance_reason
     from programme_days as d
-    left join {{ ref('int_click_coverage') }} as c
-        on d.report_date = c.report_date and d.partner = c.partner
+    left join {{ ref('int_completeness_tests') }} as t
+        on d.report_date = t.report_date and d.partner = t.partner
     left join deliveries as dl
         on d.report_date = dl.delivery_date and d.partner = dl.partner
     left join acceptances as a
         on d.report_date = a.report_date and d.partner = a.partner
 ),
 
-terms as (
-    select
-        b.report_date,
-        b.partner,
-        f.k,
-        b.visited_users,
-        exp(fn.log_factorial - f.log_factorial - fnk.log_factorial
-            + f.k * ln(b.pi) + (b.clicked_users - f.k) * ln(1 - b.pi)) as pmf
-    from base as b
-    inner join {{ ref('int_log_factorials') }} as f on f.k <= b.clicked_users
-    inner join {{ ref('int_log_factorials') }} as fn on fn.k = b.clicked_users
-    inner join {{ ref('int_log_factorials') }} as fnk on fnk.k = b.clicked_users - f.k
-),
-
-tails as (
-    select
-        report_date,
-        partner,
-        least(1.0, sum(case when k <= visited_users then pmf else 0.0 end)) as p_value_below,
-        least(1.0, sum(case when k >= visited_users then pmf else 0.0 end)) as p_value_above
-    from terms
-    group by report_date, partner
-),
-
 judged as (
     select
-        b.*,
-        case when b.clicked_users > 0 then cast(b.visited_users as double) / b.clicked_users end as observed_coverage,
-        t.p_value_below,
-        t.p_value_above,
-        case
-            when b.delivery_status <> 'loaded' then 'no_delivery'
-            when b.clicked_users * b.expected_coverage < {{ var('completeness_min_expected') }} then 'insufficient_data'
-            when t.p_value_below < {{ alpha }}
-                and b.visited_users < (1 - {{ shortfall }}) * b.expected_coverage * b.clicked_users then 'fail'
-            when t.p_value_above < {{ alpha }}
-                and b.visited_users > (1 + {{ shortfall }}) * b.expected_coverage * b.clicked_users then 'warn'
-            else 'ok'
-        end as status
-    from base as b
-    left join tails as t on b.report_date = t.report_date and b.partner = t.partner
+        *,
+        case when delivery_status <> 'loaded' then 'no_delivery' else test_status end as status
+    from base
 )
 
 select
