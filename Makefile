@@ -29,5 +29,11 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/pytest
 
+# Dagster UI on the code location, with the instance in data/dagster (pools: one warehouse writer).
+DAGSTER_HOME ?= $(CURDIR)/data/dagster
+ui: $(STAMP)
+	@mkdir -p $(DAGSTER_HOME) && cp orchestration/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+	PATH=$(CURDIR)/$(BIN):$$PATH DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/dagster dev -m orchestration.definitions
+
 clean:
 	rm -rf data build dbt_project/target dbt_project/logs .pytest_cache

@@ -42,11 +42,9 @@ def _manifest_is_stale(project: DbtProject) -> bool:
     return any(p.is_file() and p.stat().st_mtime > built for p in sources)
 
 
-# `dagster dev` parses on its own; everywhere else (CLI, tests, CI) parse when the project
-# changed since the manifest was written, so the asset graph always matches the SQL.
-if os.environ.get("DAGSTER_IS_DEV_CLI"):
-    dbt_project.prepare_if_dev()
-elif _manifest_is_stale(dbt_project):
+# Parse when the project changed since the manifest was written (here, in `dagster dev`, in
+# tests and CI alike), so the asset graph always matches the SQL.
+if _manifest_is_stale(dbt_project):
     # A plain subprocess: it writes target/manifest.json (a DbtCliResource invocation writes elsewhere).
     subprocess.run([DBT_EXECUTABLE, "parse", "--quiet"], cwd=dbt_project.project_dir, check=True)
 

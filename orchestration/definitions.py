@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from orchestration.automation import build_daily_schedule, late_delivery_sensor
 from orchestration.dbt import dbt_resource, redcat_dbt
 from orchestration.ingestion import ingestion_assets
 from orchestration.resources import WarehouseResource, progress_resource
@@ -24,5 +25,7 @@ operator_acceptances = dg.AssetSpec(
 defs = dg.Definitions(
     assets=[*ingestion_assets, redcat_dbt, operator_acceptances],
     jobs=[daily_job],
+    schedules=[build_daily_schedule(daily_job)],
+    sensors=[late_delivery_sensor],
     resources={"warehouse": WarehouseResource(), "progress": progress_resource, "dbt": dbt_resource},
 )

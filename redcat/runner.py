@@ -24,6 +24,7 @@ class CheckOutcome:
     passed: bool
     severity: str  # ERROR | WARN
     description: str
+    metadata: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -113,7 +114,8 @@ def run(settings: Settings, start: dt.date, end: dt.date, console: Console | Non
     outcome = RunOutcome(start, end, result.run_id, result.success, log_path=str(log_path))
     for ev in result.get_asset_check_evaluations():
         outcome.checks.append(CheckOutcome(ev.asset_key.to_user_string(), ev.check_name, ev.passed,
-                                           ev.severity.value, ev.description or _describe_dbt_test(ev, log_path)))
+                                           ev.severity.value, ev.description or _describe_dbt_test(ev, log_path),
+                                           {k: getattr(v, "value", v) for k, v in ev.metadata.items()}))
     for ev in result.get_step_failure_events():
         err = ev.event_specific_data.error
         if err and err.cls_name == "DagsterAssetCheckFailedError":
