@@ -15,11 +15,13 @@
 
 {#- seconds since the epoch (fractional) of a naive UTC timestamp -#}
 {% macro epoch_seconds(ts) -%}{{ return(adapter.dispatch('epoch_seconds', 'redcat')(ts)) }}{%- endmacro %}
-{% macro default__epoch_seconds(ts) -%}cast({{ ts }} as double){%- endmacro %}
+{#- unix_micros, not cast(ts as double): the cast is refused in ANSI mode (Spark 4's default) -#}
+{% macro default__epoch_seconds(ts) -%}(unix_micros({{ ts }}) / 1e6){%- endmacro %}
 {% macro duckdb__epoch_seconds(ts) -%}epoch({{ ts }}){%- endmacro %}
 
 {% macro add_days(date_expr, days) -%}{{ return(adapter.dispatch('add_days', 'redcat')(date_expr, days)) }}{%- endmacro %}
-{% macro default__add_days(date_expr, days) -%}date_add({{ date_expr }}, {{ days }}){%- endmacro %}
+{#- Spark's date_add takes an int, not a bigint (the type of explode(sequence()) and count()) -#}
+{% macro default__add_days(date_expr, days) -%}date_add({{ date_expr }}, cast({{ days }} as int)){%- endmacro %}
 {% macro duckdb__add_days(date_expr, days) -%}cast({{ date_expr }} + cast({{ days }} as integer) as date){%- endmacro %}
 
 {% macro date_literal(value) -%}cast('{{ value }}' as date){%- endmacro %}
