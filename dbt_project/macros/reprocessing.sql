@@ -27,24 +27,41 @@
 
 {#- config of a model rebuilt by report date (scope: republish or reattribute) -#}
 {% macro replace_dates_config(column, scope='republish') -%}
-    {{ return({
+    {{ return(replace_dates_model_config(column, scope)) }}
+{%- endmacro %}
+
+{#- config of a model that holds each raw row once, rebuilt by delivery date -#}
+{% macro by_delivery_config() -%}
+    {{ return(replace_dates_model_config('delivery_date', 'delivery')) }}
+{%- endmacro %}
+
+{% macro replace_dates_model_config(column, scope) -%}
+    {%- set config = {
         'materialized': 'incremental',
         'incremental_strategy': 'replace_dates',
         'replace_by': column,
         'replace_scope': scope,
         'on_schema_change': 'fail',
-    }) }}
+    } -%}
+    {%- do config.update(replace_dates_engine_config(column)) -%}
+    {{ return(config) }}
 {%- endmacro %}
 
-{#- config of a model that holds each raw row once, rebuilt by delivery date -#}
-{% macro by_delivery_config() -%}
-    {{ return({
-        'materialized': 'incremental',
-        'incremental_strategy': 'replace_dates',
-        'replace_by': 'delivery_date',
-        'replace_scope': 'delivery',
-        'on_schema_change': 'fail',
-    }) }}
+{#- How an engine replaces dates. DuckDB: the custom strategy replace_dates (delete, then insert).
+    Spark: dbt-spark runs only its own strategies; insert_overwrite on a table partitioned by the
+    date column overwrites exactly the dates present in the new rows (dynamic partition
+    overwrite). Every reprocessed date that still has rows gets all of them, so the result is
+    the same, except that a date whose rows all disappeared keeps its old ones. -#}
+{% macro replace_dates_engine_config(column) -%}
+    {{ return(adapter.dispatch('replace_dates_engine_config', 'redcat')(column)) }}
+{%- endmacro %}
+
+{% macro duckdb__replace_dates_engine_config(column) -%}
+    {{ return({}) }}
+{%- endmacro %}
+
+{% macro default__replace_dates_engine_config(column) -%}
+    {{ return({'incremental_strategy': 'insert_overwrite', 'partition_by': [column], 'file_format': 'parquet'}) }}
 {%- endmacro %}
 
 {#- the rows the replace_dates strategy deletes before inserting the new ones -#}
