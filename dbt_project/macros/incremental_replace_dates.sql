@@ -4,8 +4,9 @@
   macros/reprocessing.sql), then insert the new rows.
   Unlike delete+insert on a unique key, a date that now has no rows is cleared too.
   dbt runs both statements in one transaction.
-  Spark runs only dbt-spark's own strategies: there the config macros choose insert_overwrite
-  on a table partitioned by the same date column (replace_dates_engine_config, reprocessing.sql).
+  Spark runs only dbt-spark's own strategies: there the config macros partition the table by the
+  same date column, drop the replaced dates' partitions in a pre-hook and append
+  (replace_dates_engine_config in reprocessing.sql).
 -#}
 {% macro get_incremental_replace_dates_sql(arg_dict) %}
     {{ return(adapter.dispatch('get_incremental_replace_dates_sql', 'redcat')(arg_dict)) }}

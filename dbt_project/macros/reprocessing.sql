@@ -47,11 +47,11 @@
     {{ return(config) }}
 {%- endmacro %}
 
-{#- How an engine replaces dates. DuckDB: the custom strategy replace_dates (delete, then insert).
-    Spark: dbt-spark runs only its own strategies; insert_overwrite on a table partitioned by the
-    date column overwrites exactly the dates present in the new rows (dynamic partition
-    overwrite). Every reprocessed date that still has rows gets all of them, so the result is
-    the same, except that a date whose rows all disappeared keeps its old ones. -#}
+{#- How an engine replaces dates. DuckDB: the custom strategy replace_dates (delete, then insert,
+    macros/incremental_replace_dates.sql). Spark runs only dbt-spark's own strategies, and a
+    Parquet table has no delete: the table is partitioned by the date column, a pre-hook drops the
+    partitions of the dates being replaced (the rows DuckDB's delete would hit), and the new rows
+    are appended. So a replaced date that now has no rows is cleared on both engines. -#}
 {% macro replace_dates_engine_config(column) -%}
     {{ return(adapter.dispatch('replace_dates_engine_config', 'redcat')(column)) }}
 {%- endmacro %}
@@ -61,7 +61,28 @@
 {%- endmacro %}
 
 {% macro default__replace_dates_engine_config(column) -%}
-    {{ return({'incremental_strategy': 'insert_overwrite', 'partition_by': [column], 'file_format': 'parquet'}) }}
+    {{ return({
+        'incremental_strategy': 'append',
+        'partition_by': [column],
+        'file_format': 'parquet',
+        'pre_hook': ['{{ drop_replaced_partitions() }}'],
+    }) }}
+{%- endmacro %}
+
+{#- Spark's half of replace_dates, run before the new rows are appended: drop the partitions of
+    the target's dates that match replaced_rows_predicate(). Nothing on the first build. -#}
+{% macro drop_replaced_partitions() -%}
+    {%- if execute and is_incremental() -%}
+        {%- set column = config.get('replace_by') -%}
+        {%- set found = run_query('select distinct ' ~ column ~ ' from ' ~ this ~ ' where ' ~ replaced_rows_predicate()) -%}
+        {%- set dates = found.columns[0].values() | reject('none') | map('string') | sort | list -%}
+        {%- if dates -%}
+            alter table {{ this }} drop if exists
+            {%- for day in dates %}
+                partition ({{ column }} = '{{ day }}'){{ ',' if not loop.last }}
+            {%- endfor %}
+        {%- endif -%}
+    {%- endif -%}
 {%- endmacro %}
 
 {#- the rows the replace_dates strategy deletes before inserting the new ones -#}
