@@ -110,7 +110,8 @@ orphan_refunds as (
         r.sampling_weight
     from refunds as r
     cross join ({{ attribution_models_relation() }}) as m
-    where r.conversion_id not in (select conversion_id from refund_credits)
+    -- not exists, not `not in`: Spark runs a `not in` subquery as a nested loop unless it can broadcast it
+    where not exists (select 1 from refund_credits as k where k.conversion_id = r.conversion_id)
 ),
 
 all_rows as (
