@@ -86,6 +86,12 @@ def redcat_dbt(context: dg.AssetExecutionContext) -> Iterator:
     dbt: DbtCliResource = context.resources.dbt
     warehouse: WarehouseResource = context.resources.warehouse
     settings = warehouse.settings()
+    target = os.environ.get("REDCAT_DBT_TARGET", "duckdb")
+    if target != "duckdb":
+        # The completeness check's evidence and the summaries read the DuckDB warehouse: with dbt on
+        # another engine they would describe stale data.
+        raise dg.Failure(description=f"REDCAT_DBT_TARGET={target}: this code location orchestrates the DuckDB warehouse. "
+                         "Unset it to run here; on Spark, run `dbt build --target spark` after ingestion (README, Spark).")
     os.environ.update(settings.export_env())  # dbt runs as a subprocess with this environment
     window = context.partition_time_window
     dbt_vars = {"start_date": window.start.date().isoformat(), "end_date": window.end.date().isoformat()}
