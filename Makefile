@@ -51,7 +51,7 @@ spark: $(STAMP)
 	  $(BIN)/redcat generate --out $(SPARK_LANDING) --start 2024-06-24 --days 16 --scale 0.004 >/dev/null && \
 	  REDCAT_RAW_DIR=$(SPARK_RAW) $(BIN)/redcat ingest --from 2024-06-24 --to 2024-07-09 --landing $(SPARK_LANDING) >/dev/null || exit 1; \
 	fi
-	cd dbt_project && REDCAT_RAW_DIR=$(SPARK_RAW) REDCAT_SPARK_DIR=$(SPARK_DIR) ../$(BIN)/dbt build --target spark
+	cd dbt_project && REDCAT_RAW_DIR=$(SPARK_RAW) REDCAT_SPARK_DIR=$(SPARK_DIR) ../$(BIN)/dbt build --target spark --target-path target/spark
 	@echo "Spark tables (schemas staging, intermediate, marts, bi) are in $(SPARK_DIR)/warehouse, metastore in $(SPARK_DIR)/metastore_db"
 
 clean:
