@@ -20,7 +20,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 
 from orchestration.partitions import daily_partitions
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
-from redcat.completeness import completeness_evidence
+from redcat.completeness import completeness_evidence, log_evaluation
 from redcat.config import DBT_PROJECT_DIR
 
 COMPLETENESS_CHECK = "callback_completeness"
@@ -103,7 +103,7 @@ def redcat_dbt(context: dg.AssetExecutionContext) -> Iterator:
             progress.update(context, "dbt", partition, f"built {event.output_name}")
         yield event
     for event in held:
-        yield _with_evidence(event, settings)
+        yield _with_evidence(event, settings, context.run.run_id)
     failed_nodes = _failed_non_test_nodes(invocation)
     if failed_nodes:
         raise dg.Failure(
@@ -112,8 +112,9 @@ def redcat_dbt(context: dg.AssetExecutionContext) -> Iterator:
         )
 
 
-def _with_evidence(event: dg.AssetCheckResult, settings) -> dg.AssetCheckResult:
+def _with_evidence(event: dg.AssetCheckResult, settings, run_id: str) -> dg.AssetCheckResult:
     evidence = completeness_evidence(settings.warehouse)
+    log_evaluation(settings.warehouse, evidence.rows, run_id)
     metadata = {**event.metadata, **evidence.metadata}
     metadata["partner_days"] = dg.MetadataValue.md(evidence.metadata["partner_days"]) if evidence.rows else ""
     return dg.AssetCheckResult(

@@ -203,6 +203,25 @@ def accept(partner, day, by, reason, warehouse):
 
 
 @main.command()
+@click.option("--warehouse", type=click.Path(path_type=Path), help="Warehouse DuckDB file [REDCAT_WAREHOUSE]; the report reads its serving file.")
+@click.option("--serving", type=click.Path(path_type=Path), help="Serving DuckDB file [REDCAT_SERVING, <warehouse dir>/serving.duckdb].")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="HTML file to write [<warehouse dir>/report.html].")
+@click.option("--partner", default="taobao", show_default=True)
+@click.option("--model", default="linear", show_default=True, help="Attribution model for note and creator figures.")
+def report(warehouse, serving, out, partner, model):
+    """Write a static HTML report (works offline) from the published serving file."""
+    from redcat.config import Settings
+    from redcat.report import ReportProblem, write_report
+
+    settings = Settings.from_env(warehouse=warehouse, serving=serving)
+    try:
+        path = write_report(settings.serving, out or settings.warehouse.parent / "report.html", partner, model)
+    except ReportProblem as e:
+        raise UsageProblem(str(e)) from None
+    out_console.print(f"Report: {path}")
+
+
+@main.command()
 def demo():
     """Generate a synthetic month with one incident and show what redcat makes of it."""
     from redcat.demo import run_demo

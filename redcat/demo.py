@@ -19,6 +19,7 @@ from redcat.config import Settings
 from redcat.duck import connect
 from redcat.generate import Faults, GeneratorOptions, PartnerDay, Scale, generate
 from redcat.generate.truth import TRUTH_DIR
+from redcat.report import write_report
 from redcat.runner import run
 from redcat.summary import print_results, print_run_summary
 
@@ -108,5 +109,9 @@ def run_demo(settings: Settings | None = None) -> int:
         return 1
     console.print(f"Cleared: the marts now run to {_marts_last_date(settings)}.")
     print_results(settings, console, dt.date(2024, 7, 2), END)
-    console.print(f"\nWarehouse: {settings.warehouse}  (try: cd dbt_project && ../.venv/bin/dbt build)")
+
+    report = write_report(settings.serving, settings.warehouse.parent / "report.html")
+    console.print(f"\n[bold]5. Report[/bold] (offline HTML, from the serving file BI reads): {report}")
+    console.print(f"Warehouse: {settings.warehouse}; BI serving file: {settings.serving}; Parquet: {settings.export_dir}")
+    console.print("Next: `make ui` for the Dagster UI, or `cd dbt_project && ../.venv/bin/dbt build` as an analyst.")
     return 0

@@ -18,7 +18,14 @@ def print_run_summary(settings: Settings, outcome: RunOutcome, console: Console)
     if outcome.exit_code == 0:
         console.print(f"[green]OK[/green]: {outcome.start}..{outcome.end} materialised, every blocking check passed "
                       f"(run {outcome.run_id[:8]}).")
+        from redcat.serving import current_manifest
+
+        pub = current_manifest(settings)
+        if pub and pub.get("run_id") == outcome.run_id:
+            console.print(f"Published for BI: {settings.serving} and Parquet under {settings.export_dir} "
+                          f"(publication {pub['id']}, {len(pub['dates_exported'])} report dates).")
     else:
+        console.print(f"BI keeps the last good publication ({settings.serving}).")
         console.print(f"[red]FAILED[/red]: {len(outcome.failed_checks)} blocking check(s) failed"
                       + (f", {len(outcome.step_failures)} step(s) failed" if outcome.step_failures else "")
                       + (f"; {len(outcome.skipped_steps)} downstream step(s) were not run" if outcome.skipped_steps else "")
