@@ -43,6 +43,10 @@ docs: $(STAMP)
 
 # Dagster UI on the code location, with the instance in data/dagster (pools: one warehouse writer).
 DAGSTER_HOME ?= $(CURDIR)/data/dagster
+# Production-scale benchmark (about 20 minutes): benchmarks/results/latest.{json,md}
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench.py
+
 report: $(STAMP)
 	$(BIN)/redcat report
 

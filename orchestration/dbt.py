@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import duckdb
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
 from orchestration.partitions import daily_partitions
@@ -94,14 +95,19 @@ def redcat_dbt(context: dg.AssetExecutionContext) -> Iterator:
     # One fixed target directory (the warehouse pool runs one dbt at a time) instead of a new one per run.
     invocation = dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context, raise_on_error=False,
                          target_path=Path("target") / "dagster")
+    # The warehouse is dbt's until it exits: model outputs (to add row counts and column types)
+    # and the completeness check (to add its evidence) are held and yielded after.
+    outputs: list[dg.Output] = []
     held: list[dg.AssetCheckResult] = []
     for event in invocation.stream():
         if isinstance(event, dg.AssetCheckResult) and event.check_name == COMPLETENESS_CHECK:
-            held.append(event)  # the warehouse is dbt's until it exits; the evidence is read after
-            continue
-        if isinstance(event, dg.Output):
+            held.append(event)
+        elif isinstance(event, dg.Output):
             progress.update(context, "dbt", partition, f"built {event.output_name}")
-        yield event
+            outputs.append(event)
+        else:
+            yield event
+    yield from _with_table_metadata(outputs, context, settings)
     for event in held:
         yield _with_evidence(event, settings, context.run.run_id)
     failed_nodes = _failed_non_test_nodes(invocation)
@@ -125,6 +131,33 @@ def _with_evidence(event: dg.AssetCheckResult, settings, run_id: str) -> dg.Asse
         metadata=metadata,
         description=evidence.description,
     )
+
+
+def _with_table_metadata(outputs: list[dg.Output], context, settings) -> Iterator[dg.Output]:
+    """Row count and the actual column types of every table or view dbt built."""
+    keys = {o.output_name: context.asset_key_for_output(o.output_name) for o in outputs}
+    try:
+        con = duckdb.connect(str(settings.warehouse), read_only=True)
+    except duckdb.Error:  # not DuckDB (another dbt target) or busy: no extra metadata
+        yield from outputs
+        return
+    try:
+        columns: dict[tuple[str, str], list] = {}
+        for schema, table, column, dtype in con.execute(
+            "SELECT table_schema, table_name, column_name, data_type FROM information_schema.columns "
+            "ORDER BY table_schema, table_name, ordinal_position"
+        ).fetchall():
+            columns.setdefault((schema, table), []).append(dg.TableColumn(column, dtype))
+        for output in outputs:
+            path = tuple(keys[output.output_name].path)
+            if len(path) != 2 or path not in columns:
+                yield output
+                continue
+            rows = con.execute(f'SELECT count(*) FROM "{path[0]}"."{path[1]}"').fetchone()[0]
+            yield output.with_metadata({**output.metadata, "dagster/row_count": rows,
+                                        "dagster/column_schema": dg.TableSchema(columns=columns[path])})
+    finally:
+        con.close()
 
 
 def _failed_non_test_nodes(invocation) -> list[str]:

@@ -149,6 +149,7 @@ def _build_serving_file(settings: Settings, pub: Publication) -> None:
     tmp = serving.with_name(f"{serving.name}.tmp-{pub.id}")
     con = duckdb.connect(str(tmp))
     try:
+        con.execute("SET enable_progress_bar = false")
         con.execute("CREATE SCHEMA marts; CREATE SCHEMA bi; CREATE SCHEMA _redcat")
         for key, files in pub.files.items():
             paths = [str(settings.export_dir / files[SCHEMA_FILE])] + [
