@@ -21,7 +21,7 @@ from redcat.generate import Faults, GeneratorOptions, PartnerDay, Scale, generat
 from redcat.generate.truth import TRUTH_DIR
 from redcat.report import write_report
 from redcat.runner import run
-from redcat.summary import print_results, print_run_summary
+from redcat.summary import print_generation, print_results, print_run_summary
 
 START = dt.date(2024, 6, 16)
 DAYS = 30
@@ -60,11 +60,9 @@ def run_demo(settings: Settings | None = None) -> int:
                   "   Taobao's programme v2 calls back 50 % of users until 2024-06-30, v3 100 % from 2024-07-01.\n"
                   f"   Hidden incident: on {INCIDENT.day} Taobao silently loses half of its users' callbacks "
                   "(its manifest looks fine).")
-    from redcat.cli import _print_generation
-
     started = dt.datetime.now()
     summary = generate(demo_options(), landing)
-    _print_generation(summary, landing, (dt.datetime.now() - started).total_seconds())
+    print_generation(summary, landing, (dt.datetime.now() - started).total_seconds(), console)
     for stale in (settings.warehouse, settings.raw_dir):
         if stale.is_file():
             stale.unlink()
