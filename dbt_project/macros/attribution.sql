@@ -9,7 +9,7 @@
 {%- endmacro %}
 
 {% macro attribution_models() -%}
-    {{ return(rule_based_attribution_models()) }}
+    {{ return(rule_based_attribution_models() + data_driven_attribution_models()) }}
 {%- endmacro %}
 
 {#- a relation with one column `attribution_model`: all models, or the given list -#}

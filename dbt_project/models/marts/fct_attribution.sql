@@ -6,9 +6,13 @@
   positive, with the attribution of the order they reverse; a refund whose purchase is not
   among the last refund_window_days of conversions is unattributed.
   gmv_credited_estimated = gmv_credited_observed / sampling_ratio of the callback's date.
+  Credits come from the rule-based models (int_attribution_credits) and the data-driven ones
+  (int_attribution_credits_data_driven: markov, shapley).
   Built only after the completeness check passed (it depends on mart_callback_completeness).
 -#}
 -- depends_on: {{ ref('mart_callback_completeness') }}
+{%- set credit_columns = ['conversion_id', 'conversion_date', 'attribution_model', 'touch_event_id', 'note_id',
+                          'creator_id', 'touch_kind', 'link_surface', 'touch_time', 'is_click_through', 'credit'] %}
 
 with conversions as (
     select *
@@ -16,9 +20,15 @@ with conversions as (
     where {{ when_incremental('conversion_date', 'reattribute') }}
 ),
 
+all_credits as (
+    select {{ credit_columns | join(', ') }} from {{ ref('int_attribution_credits') }}
+    union all
+    select {{ credit_columns | join(', ') }} from {{ ref('int_attribution_credits_data_driven') }}
+),
+
 credits as (
     select *
-    from {{ ref('int_attribution_credits') }}
+    from all_credits
     where {{ when_incremental('conversion_date', 'reattribute') }}
 ),
 
@@ -83,7 +93,7 @@ refund_credits as (
         r.sampling_weight
     from refunds as r
     inner join orders as o on r.partner = o.partner and r.order_id = o.order_id
-    inner join {{ ref('int_attribution_credits') }} as k
+    inner join all_credits as k
         on o.purchase_date = k.conversion_date and o.purchase_id = k.conversion_id
 ),
 
