@@ -20,6 +20,19 @@
     {%- endfor %}
 {%- endmacro %}
 
+{#- The credits of every model (rule-based and data-driven), filtered by `where` in each branch:
+    fct_attribution reads it twice, and DuckDB would materialise a CTE read twice whole, every
+    date of both tables. -#}
+{% macro attribution_credits_union(where) -%}
+    {%- set columns = 'conversion_id, conversion_date, attribution_model, touch_event_id, note_id, creator_id, '
+                      ~ 'touch_kind, link_surface, touch_time, is_click_through, credit' -%}
+    (
+        select {{ columns }} from {{ ref('int_attribution_credits') }} where {{ where }}
+        union all
+        select {{ columns }} from {{ ref('int_attribution_credits_data_driven') }} where {{ where }}
+    )
+{%- endmacro %}
+
 {#- The conversion types that are attributed (seeds/callback_event_types.csv, is_conversion).
     The data-driven models estimate one chain per type. -#}
 {% macro attributed_conversion_types() -%}

@@ -11,8 +11,6 @@
   Built only after the completeness check passed (it depends on mart_callback_completeness).
 -#}
 -- depends_on: {{ ref('mart_callback_completeness') }}
-{%- set credit_columns = ['conversion_id', 'conversion_date', 'attribution_model', 'touch_event_id', 'note_id',
-                          'creator_id', 'touch_kind', 'link_surface', 'touch_time', 'is_click_through', 'credit'] %}
 
 with conversions as (
     select *
@@ -20,16 +18,9 @@ with conversions as (
     where {{ when_incremental('conversion_date', 'reattribute') }}
 ),
 
-all_credits as (
-    select {{ credit_columns | join(', ') }} from {{ ref('int_attribution_credits') }}
-    union all
-    select {{ credit_columns | join(', ') }} from {{ ref('int_attribution_credits_data_driven') }}
-),
-
 credits as (
     select *
-    from all_credits
-    where {{ when_incremental('conversion_date', 'reattribute') }}
+    from {{ attribution_credits_union(when_incremental('conversion_date', 'reattribute')) }} as k
 ),
 
 attributed as (
@@ -93,7 +84,7 @@ refund_credits as (
         r.sampling_weight
     from refunds as r
     inner join orders as o on r.partner = o.partner and r.order_id = o.order_id
-    inner join all_credits as k
+    inner join {{ attribution_credits_union('conversion_date in (select purchase_date from orders)') }} as k
         on o.purchase_date = k.conversion_date and o.purchase_id = k.conversion_id
 ),
 
