@@ -36,6 +36,9 @@ with bounds as (
     select
         {%- if is_incremental() %}
         {{ add_days('min(report_date)', -(2 * lookback + 1)) }} as first_date,
+        -- a cheap pre-filter before dates are computed: a journey resolved on the first rebuilt
+        -- date resolves after this instant, whatever the business time zone
+        {{ epoch_seconds('cast(' ~ add_days('min(report_date)', -1) ~ ' as timestamp)') }} as first_resolution_epoch,
         max(report_date) as last_date
         {%- else %}
         max(last_delivery_date) as last_date
@@ -97,28 +100,30 @@ events as (
 
 located as (
     -- For each touch and type: the next conversion at or after it (a touch at the conversion's
-    -- time is eligible, so touches sort before conversions at equal times) and the previous one.
+    -- time is eligible, so touches sort before conversions at equal times).
     select
         *
         {%- for type in types %},
         min(case when conversion_type = '{{ type }}' then event_epoch end) over (
             partition by user_hash, brand_id order by event_epoch, is_conversion, event_id
             rows between current row and unbounded following
-        ) as next_{{ type }}_epoch,
-        max(case when conversion_type = '{{ type }}' then event_epoch end) over (
-            partition by user_hash, brand_id order by event_epoch, is_conversion, event_id
-            rows between unbounded preceding and 1 preceding
-        ) as previous_{{ type }}_epoch
+        ) as next_{{ type }}_epoch
         {%- endfor %}
     from events
 ),
 
 neighbours as (
+    -- The previous touch is in another journey of a type when a conversion of the type came
+    -- between them, i.e. its next conversion is not this touch's.
     select
         *,
         lag(event_epoch) over (partition by user_hash, brand_id order by event_epoch, event_id) as previous_touch_epoch,
         lead(event_epoch) over (partition by user_hash, brand_id order by event_epoch, event_id) as next_touch_epoch,
         lead(channel) over (partition by user_hash, brand_id order by event_epoch, event_id) as next_channel
+        {%- for type in types %},
+        lag(next_{{ type }}_epoch) over (partition by user_hash, brand_id order by event_epoch, event_id)
+            as previous_touch_next_{{ type }}_epoch
+        {%- endfor %}
     from located
     where is_conversion = 0
 ),
@@ -148,7 +153,7 @@ touch_types as (
         run_end_epoch,
         '{{ type }}' as conversion_type,
         next_{{ type }}_epoch as next_conversion_epoch,
-        previous_{{ type }}_epoch as previous_conversion_epoch
+        previous_touch_next_{{ type }}_epoch as previous_touch_next_conversion_epoch
     from sessions
     {%- if not loop.last %}
     union all
@@ -171,16 +176,20 @@ journey_touches as (
     select
         *,
         case when is_converted then next_conversion_epoch else run_end_epoch end as journey_end_epoch,
-        {{ business_date(timestamp_from_epoch(
-            'case when is_converted then next_conversion_epoch else run_end_epoch + ' ~ lookback_seconds ~ ' end')) }}
-            as journey_date
+        case when is_converted then next_conversion_epoch else run_end_epoch + {{ lookback_seconds }} end as resolution_epoch
     from classified
     where is_converted is not null
 ),
 
 rebuilt as (
     select *
-    from journey_touches
+    from (
+        select *, {{ business_date(timestamp_from_epoch('resolution_epoch')) }} as journey_date
+        from journey_touches
+        {%- if is_incremental() %}
+        where resolution_epoch >= (select first_resolution_epoch from bounds)
+        {%- endif %}
+    ) as j
     where {{ when_incremental('journey_date', 'reattribute') }}
       and journey_date <= (select last_delivery_date from last_delivery)
 ),
@@ -194,12 +203,13 @@ transitions as (
             partition by user_hash, brand_id, conversion_type, journey_end_epoch
         ){% if not loop.last %} +{% endif %}
         {%- endfor %} as channel_set,
-        -- the first touch of its journey: the previous touch is older than the window or not after
-        -- the previous conversion
+        -- the first touch of its journey: the previous touch is older than the window, or a
+        -- conversion of the type came between them
         (
             previous_touch_epoch is null
             or previous_touch_epoch < journey_end_epoch - {{ lookback_seconds }}
-            or (previous_conversion_epoch is not null and previous_touch_epoch <= previous_conversion_epoch)
+            or coalesce(previous_touch_next_conversion_epoch <> next_conversion_epoch,
+                        previous_touch_next_conversion_epoch is not null or next_conversion_epoch is not null)
         ) as is_first,
         channel as from_state,
         case
