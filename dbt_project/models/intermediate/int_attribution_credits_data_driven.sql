@@ -70,7 +70,8 @@ channel_shares as (
         case
             when sum(channel_weight) over (partition by conversion_id, attribution_model) > 0
                 then channel_weight / sum(channel_weight) over (partition by conversion_id, attribution_model)
-            else 1.0 / count(*) over (partition by conversion_id, attribution_model)
+            -- a double: on Spark 1.0 is a decimal, and decimal division keeps 6 digits
+            else cast(1 as double) / count(*) over (partition by conversion_id, attribution_model)
         end as channel_share
     from path_channels
 ),

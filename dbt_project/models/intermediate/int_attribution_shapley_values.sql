@@ -90,6 +90,7 @@ channels as (
 
 marginal_contributions as (
     -- v(S + c) - v(S) for every coalition S without c, weighted by |S|! (K - |S| - 1)! / K!
+    -- (as doubles: Spark reads 2.0 as a decimal, and decimal division keeps 6 digits)
     select
         v.conversion_date,
         v.conversion_type,
@@ -97,7 +98,7 @@ marginal_contributions as (
         c.channel_index,
         case v.coalition_size
             {%- for size in range(k_channels) %}
-            when {{ size }} then {{ factorials[size] * factorials[k_channels - size - 1] }}.0 / {{ factorials[k_channels] }}
+            when {{ size }} then cast({{ factorials[size] * factorials[k_channels - size - 1] }} as double) / {{ factorials[k_channels] }}
             {%- endfor %}
         end * (w.coalition_value - v.coalition_value) as weighted_contribution
     from coalition_values as v
