@@ -110,11 +110,12 @@ def redcat_dbt(context: dg.AssetExecutionContext) -> Iterator:
     yield from _with_table_metadata(outputs, context, settings)
     for event in held:
         yield _with_evidence(event, settings, context.run.run_id)
-    failed_nodes = _failed_non_test_nodes(invocation)
+    failed_nodes = _failed_nodes(invocation)
     if failed_nodes:
         raise dg.Failure(
             description="dbt could not build: " + "; ".join(failed_nodes)
-            + f". Fix the model (the dbt log is in {invocation.target_path / 'dbt.log'}), then re-run these partitions.",
+            + f". Models downstream of these were not built. Fix the model or its logic (the dbt log is in "
+            f"{invocation.target_path / 'dbt.log'}), then re-run these partitions.",
         )
 
 
@@ -160,15 +161,24 @@ def _with_table_metadata(outputs: list[dg.Output], context, settings) -> Iterato
         con.close()
 
 
-def _failed_non_test_nodes(invocation) -> list[str]:
-    """Models, seeds or snapshots that errored (failing tests are reported as checks)."""
+def _failed_nodes(invocation) -> list[str]:
+    """Models, seeds or snapshots that errored, and unit tests that failed. Failing data tests
+    are not here: they are asset checks (blocking ones stop the marts and fail the step)."""
     try:
         results = invocation.get_artifact("run_results.json")["results"]
     except Exception:  # no artifact: dbt failed before running anything
         error = invocation.get_error()
         return [str(error)] if error else []
-    return [f"{r['unique_id']}: {(r.get('message') or '').strip()}" for r in results
-            if r["status"] == "error" and not r["unique_id"].startswith(("test.", "unit_test."))]
+    failed = []
+    for r in results:
+        uid, status, message = r["unique_id"], r["status"], (r.get("message") or "").strip()
+        if uid.startswith("unit_test.") and status in ("fail", "error"):
+            # dagster-dbt does not report unit tests as checks; their failure means the model's
+            # logic is wrong, and dbt skipped the model and everything after it
+            failed.append(f"unit test {uid.split('.')[-1]} failed ({message}); its model was not built")
+        elif not uid.startswith(("test.", "unit_test.")) and status == "error":
+            failed.append(f"{uid}: {message}")
+    return failed
 
 
 dbt_resource = DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)

@@ -94,3 +94,16 @@
 {% macro audience_suppressed(mart) -%}
 select * from {{ ref(mart) }} where audience_users >= {{ var('min_audience') }}
 {%- endmacro %}
+
+
+{#- Users whose journeys train the data-driven models: the last two hex digits of the user key
+    below share x 256 (keys are random hex, so this is a uniform sample of users, stable across
+    days and engines; lowercase hex compares as text in numeric order). -#}
+{% macro in_training_sample(user_key) -%}
+    {%- set share = var('data_driven_user_sample') | float -%}
+    {%- if share <= 0 or share > 1 -%}
+        {{ exceptions.raise_compiler_error("var data_driven_user_sample must lie in (0, 1], got " ~ share) }}
+    {%- endif -%}
+    {%- set buckets = (share * 256) | round | int -%}
+    {%- if buckets >= 256 -%}(1 = 1){%- else -%}(substr({{ user_key }}, 63, 2) < '{{ "%02x" | format(buckets) }}'){%- endif -%}
+{%- endmacro %}

@@ -26,7 +26,10 @@
   journey's channels (bit i = the i-th entry of var attribution_channels), for Shapley.
 
   Reads 2 x lookback + 1 days of touches before the first rebuilt date: the window of a journey
-  resolved on date r, and the lookback after its last touch, which decides its outcome.
+  resolved on date r, and the lookback after its last touch, which decides its outcome. Only the
+  journeys of a sample of users train the chain (var data_driven_user_sample, macros/attribution.sql):
+  a handful of transition probabilities does not need every user, and this model is the costliest
+  of the project at production volumes.
 -#}
 {%- set lookback = var('lookback_days') -%}
 {%- set lookback_seconds = lookback * 86400 -%}
@@ -64,6 +67,7 @@ channelled_touches as (
         event_date,
         {{ attribution_channel() }} as channel
     from {{ ref('int_touchpoints') }}
+    where {{ in_training_sample('user_key') }}
 ),
 
 touches as (
@@ -82,6 +86,7 @@ conversions as (
     from {{ ref('int_conversions') }} as c
     cross join bounds as b
     where c.conversion_type <> 'refund'
+      and {{ in_training_sample('c.user_key') }}
       and c.conversion_date <= b.last_date
       {%- if is_incremental() %}
       and c.conversion_date >= b.first_date
