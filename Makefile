@@ -6,12 +6,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint bench ui docs spark clean help
+.PHONY: demo test lint bench ui docs report spark clean help
 
 help:
 	@echo "make demo   generate a synthetic month, materialise it, show the result"
 	@echo "make test   run the test suite"
 	@echo "make lint   sqlfluff on the dbt models"
+	@echo "make report HTML report from the published serving file"
 	@echo "make bench  benchmark at production scale (minutes)"
 	@echo "make ui     Dagster UI on the code location"
 	@echo "make spark  build the whole dbt project on Spark (local PySpark, Java 17) from the raw layer"
@@ -30,8 +31,26 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/pytest
 
+# SQL style of the dbt models (sqlfluff, dbt templater); CI runs it before the tests.
+lint: $(STAMP)
+	$(BIN)/sqlfluff lint dbt_project/models
+
+# dbt docs as one self-contained HTML file (works offline, no server). Uses the warehouse for
+# the catalog when there is one.
+docs: $(STAMP)
+	cd dbt_project && ../$(BIN)/dbt docs generate --static --target-path ../build/dbt-docs \
+		$$( [ -f "$${REDCAT_WAREHOUSE:-../data/warehouse.duckdb}" ] || echo --empty-catalog )
+	@echo "dbt docs: build/dbt-docs/static_index.html"
+
 # Dagster UI on the code location, with the instance in data/dagster (pools: one warehouse writer).
 DAGSTER_HOME ?= $(CURDIR)/data/dagster
+# Production-scale benchmark (about 20 minutes): benchmarks/results/latest.{json,md}
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench.py
+
+report: $(STAMP)
+	$(BIN)/redcat report
+
 ui: $(STAMP)
 	@mkdir -p $(DAGSTER_HOME) && cp orchestration/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
 	PATH=$(CURDIR)/$(BIN):$$PATH DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/dagster dev -m orchestration.definitions

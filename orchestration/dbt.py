@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import duckdb
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
 from orchestration.partitions import daily_partitions
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
-from redcat.completeness import completeness_evidence
+from redcat.completeness import completeness_evidence, log_evaluation
 from redcat.config import DBT_PROJECT_DIR
 
 COMPLETENESS_CHECK = "callback_completeness"
@@ -100,26 +101,33 @@ def redcat_dbt(context: dg.AssetExecutionContext) -> Iterator:
     # One fixed target directory (the warehouse pool runs one dbt at a time) instead of a new one per run.
     invocation = dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context, raise_on_error=False,
                          target_path=Path("target") / "dagster")
+    # The warehouse is dbt's until it exits: model outputs (to add row counts and column types)
+    # and the completeness check (to add its evidence) are held and yielded after.
+    outputs: list[dg.Output] = []
     held: list[dg.AssetCheckResult] = []
     for event in invocation.stream():
         if isinstance(event, dg.AssetCheckResult) and event.check_name == COMPLETENESS_CHECK:
-            held.append(event)  # the warehouse is dbt's until it exits; the evidence is read after
-            continue
-        if isinstance(event, dg.Output):
+            held.append(event)
+        elif isinstance(event, dg.Output):
             progress.update(context, "dbt", partition, f"built {event.output_name}")
-        yield event
+            outputs.append(event)
+        else:
+            yield event
+    yield from _with_table_metadata(outputs, context, settings)
     for event in held:
-        yield _with_evidence(event, settings)
-    failed_nodes = _failed_non_test_nodes(invocation)
+        yield _with_evidence(event, settings, context.run.run_id)
+    failed_nodes = _failed_nodes(invocation)
     if failed_nodes:
         raise dg.Failure(
             description="dbt could not build: " + "; ".join(failed_nodes)
-            + f". Fix the model (the dbt log is in {invocation.target_path / 'dbt.log'}), then re-run these partitions.",
+            + f". Models downstream of these were not built. Fix the model or its logic (the dbt log is in "
+            f"{invocation.target_path / 'dbt.log'}), then re-run these partitions.",
         )
 
 
-def _with_evidence(event: dg.AssetCheckResult, settings) -> dg.AssetCheckResult:
+def _with_evidence(event: dg.AssetCheckResult, settings, run_id: str) -> dg.AssetCheckResult:
     evidence = completeness_evidence(settings.warehouse)
+    log_evaluation(settings.warehouse, evidence.rows, run_id)
     metadata = {**event.metadata, **evidence.metadata}
     metadata["partner_days"] = dg.MetadataValue.md(evidence.metadata["partner_days"]) if evidence.rows else ""
     return dg.AssetCheckResult(
@@ -132,15 +140,51 @@ def _with_evidence(event: dg.AssetCheckResult, settings) -> dg.AssetCheckResult:
     )
 
 
-def _failed_non_test_nodes(invocation) -> list[str]:
-    """Models, seeds or snapshots that errored (failing tests are reported as checks)."""
+def _with_table_metadata(outputs: list[dg.Output], context, settings) -> Iterator[dg.Output]:
+    """Row count and the actual column types of every table or view dbt built."""
+    keys = {o.output_name: context.asset_key_for_output(o.output_name) for o in outputs}
+    try:
+        con = duckdb.connect(str(settings.warehouse), read_only=True)
+    except duckdb.Error:  # not DuckDB (another dbt target) or busy: no extra metadata
+        yield from outputs
+        return
+    try:
+        columns: dict[tuple[str, str], list] = {}
+        for schema, table, column, dtype in con.execute(
+            "SELECT table_schema, table_name, column_name, data_type FROM information_schema.columns "
+            "ORDER BY table_schema, table_name, ordinal_position"
+        ).fetchall():
+            columns.setdefault((schema, table), []).append(dg.TableColumn(column, dtype))
+        for output in outputs:
+            path = tuple(keys[output.output_name].path)
+            if len(path) != 2 or path not in columns:
+                yield output
+                continue
+            rows = con.execute(f'SELECT count(*) FROM "{path[0]}"."{path[1]}"').fetchone()[0]
+            yield output.with_metadata({**output.metadata, "dagster/row_count": rows,
+                                        "dagster/column_schema": dg.TableSchema(columns=columns[path])})
+    finally:
+        con.close()
+
+
+def _failed_nodes(invocation) -> list[str]:
+    """Models, seeds or snapshots that errored, and unit tests that failed. Failing data tests
+    are not here: they are asset checks (blocking ones stop the marts and fail the step)."""
     try:
         results = invocation.get_artifact("run_results.json")["results"]
     except Exception:  # no artifact: dbt failed before running anything
         error = invocation.get_error()
         return [str(error)] if error else []
-    return [f"{r['unique_id']}: {(r.get('message') or '').strip()}" for r in results
-            if r["status"] == "error" and not r["unique_id"].startswith(("test.", "unit_test."))]
+    failed = []
+    for r in results:
+        uid, status, message = r["unique_id"], r["status"], (r.get("message") or "").strip()
+        if uid.startswith("unit_test.") and status in ("fail", "error"):
+            # dagster-dbt does not report unit tests as checks; their failure means the model's
+            # logic is wrong, and dbt skipped the model and everything after it
+            failed.append(f"unit test {uid.split('.')[-1]} failed ({message}); its model was not built")
+        elif not uid.startswith(("test.", "unit_test.")) and status == "error":
+            failed.append(f"{uid}: {message}")
+    return failed
 
 
 dbt_resource = DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)

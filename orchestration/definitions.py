@@ -6,6 +6,7 @@ from orchestration.automation import build_daily_schedule, late_delivery_sensor
 from orchestration.dbt import dbt_resource, redcat_dbt
 from orchestration.ingestion import ingestion_assets
 from orchestration.resources import WarehouseResource, progress_resource
+from orchestration.serving import publication
 
 # Everything, for one or more delivery dates: ingestion, dbt models and checks.
 daily_job = dg.define_asset_job(
@@ -23,7 +24,7 @@ operator_acceptances = dg.AssetSpec(
 )
 
 defs = dg.Definitions(
-    assets=[*ingestion_assets, redcat_dbt, operator_acceptances],
+    assets=[*ingestion_assets, redcat_dbt, publication, operator_acceptances],
     jobs=[daily_job],
     schedules=[build_daily_schedule(daily_job)],
     sensors=[late_delivery_sensor],

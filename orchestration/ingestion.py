@@ -64,6 +64,19 @@ def _freshness(table: SourceTable) -> dg.FreshnessPolicy | None:
                                    timezone="Asia/Shanghai")
 
 
+RAW_TYPES = {"timestamp": "TIMESTAMPTZ", "date": "DATE", "amount": "DECIMAL(18,2)"}
+
+
+def _column_schema(table: SourceTable) -> dg.TableSchema:
+    """The raw Parquet columns: the contract's fields, typed, plus lineage."""
+    fields = [dg.TableColumn(f.name, RAW_TYPES.get(f.kind, "VARCHAR"),
+                             description=("enum: " + ", ".join(f.enum)) if f.enum else None) for f in table.fields]
+    lineage = [dg.TableColumn("delivery_date", "DATE", description="dt= of the delivery"),
+               dg.TableColumn("source_file", "VARCHAR", description="landing file, relative to the landing zone"),
+               dg.TableColumn("source_line", "BIGINT", description="line in that file")]
+    return dg.TableSchema(columns=fields + lineage)
+
+
 def _check_specs(table: SourceTable, key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
     specs = [
         dg.AssetCheckSpec("manifest_control_totals", asset=key, blocking=True,
@@ -94,7 +107,8 @@ def build_ingestion_asset(table: SourceTable) -> dg.AssetsDefinition:
         dg.AssetSpec(key, description=DESCRIPTIONS[table.table], group_name=GROUP, kinds={"duckdb", "parquet"},
                      owners=["team:data-engineering"], freshness_policy=_freshness(table),
                      metadata={"landing_file": f"dt=YYYY-MM-DD/{contract.delivery_dir(table.source)}/{table.stem}[.gz]",
-                               "key": ", ".join(table.key), "dedup": f"{table.dedup} delivery wins"}),
+                               "key": ", ".join(table.key), "dedup": f"{table.dedup} delivery wins",
+                               "dagster/column_schema": _column_schema(table)}),
     ]
     if _is_partner(table):
         specs.append(dg.AssetSpec(dg.AssetKey([table.source, DELIVERIES_TABLE]), description=DESCRIPTIONS[DELIVERIES_TABLE],

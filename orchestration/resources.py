@@ -19,6 +19,7 @@ class WarehouseResource(dg.ConfigurableResource):
     warehouse: str = ""
     raw_dir: str = ""
     serving: str = ""
+    export_dir: str = ""
 
     def settings(self) -> Settings:
         return Settings.from_env(
@@ -26,6 +27,7 @@ class WarehouseResource(dg.ConfigurableResource):
             warehouse=self.warehouse or None,
             raw_dir=self.raw_dir or None,
             serving=self.serving or None,
+            export_dir=self.export_dir or None,
         )
 
 

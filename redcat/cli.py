@@ -110,7 +110,9 @@ def generate(out, start, days, seed, scale, events_per_day, users, drop_delivery
             summary = run_generator(opts, out, progress=lambda d: bar.update(task, advance=1, description=str(d)))
     elapsed = (dt.datetime.now() - started).total_seconds()
     if not quiet:
-        _print_generation(summary, out, elapsed)
+        from redcat.summary import print_generation
+
+        print_generation(summary, out, elapsed, out_console)
 
 
 @main.command("run")
@@ -203,6 +205,25 @@ def accept(partner, day, by, reason, warehouse):
 
 
 @main.command()
+@click.option("--warehouse", type=click.Path(path_type=Path), help="Warehouse DuckDB file [REDCAT_WAREHOUSE]; the report reads its serving file.")
+@click.option("--serving", type=click.Path(path_type=Path), help="Serving DuckDB file [REDCAT_SERVING, <warehouse dir>/serving.duckdb].")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="HTML file to write [<warehouse dir>/report.html].")
+@click.option("--partner", default="taobao", show_default=True)
+@click.option("--model", default="linear", show_default=True, help="Attribution model for note and creator figures.")
+def report(warehouse, serving, out, partner, model):
+    """Write a static HTML report (works offline) from the published serving file."""
+    from redcat.config import Settings
+    from redcat.report import ReportProblem, write_report
+
+    settings = Settings.from_env(warehouse=warehouse, serving=serving)
+    try:
+        path = write_report(settings.serving, out or settings.warehouse.parent / "report.html", partner, model)
+    except ReportProblem as e:
+        raise UsageProblem(str(e)) from None
+    out_console.print(f"Report: {path}")
+
+
+@main.command()
 def demo():
     """Generate a synthetic month with one incident and show what redcat makes of it."""
     from redcat.demo import run_demo
@@ -215,42 +236,6 @@ def _source_day(text: str):
     if len(parts) != 2:
         raise ValueError(f"{text!r} is not of the form SOURCE:DATE, e.g. taobao:2024-07-10")
     return parts[0], parse_date(parts[1])
-
-
-def _print_generation(summary: dict, out: Path, elapsed: float) -> None:
-    import json
-
-    from redcat.generate.truth import TRUTH_DIR
-
-    partners = sorted({k for d in summary["deliveries"] for k in d if k not in ("date", "content")})
-    table = Table(title=f"Landing zone {out}  ({summary['start']} .. {summary['end']}, seed {summary['seed']})")
-    table.add_column("delivery date")
-    table.add_column("note events", justify="right")
-    table.add_column("late", justify="right")
-    table.add_column("dupes", justify="right")
-    for p in partners:
-        table.add_column(f"{p} callbacks", justify="right")
-        table.add_column(f"{p} ratio", justify="right")
-    for d in summary["deliveries"]:
-        row = [d["date"], f"{d['content']['note_events']:,}", f"{d['content']['late']:,}", f"{d['content']['duplicates']:,}"]
-        for p in partners:
-            info = d.get(p)
-            if info is None:
-                row += ["-", "not in programme"]
-            elif not info["delivered"]:
-                row += ["[red]missing[/red]", ""]
-            else:
-                row += [f"{info['callbacks']:,}", f"{info['sampling_ratio']:g} ({info['program_version']})"]
-        table.add_row(*row)
-    out_console.print(table)
-    faults = json.loads((out / TRUTH_DIR / "faults.json").read_text())
-    if faults:
-        kinds: dict[str, int] = {}
-        for f in faults:
-            key = f["kind"] if f["kind"] != "malformed_line" else f"malformed_line/{f['reason']}"
-            kinds[key] = kinds.get(key, 0) + 1
-        out_console.print("Injected faults: " + ", ".join(f"{k} x{n}" for k, n in sorted(kinds.items())))
-    out_console.print(f"Ground truth: {out / TRUTH_DIR}  ({elapsed:.1f} s)")
 
 
 if __name__ == "__main__":

@@ -121,3 +121,31 @@ def _p(x) -> str:
 
 def _plain(v):
     return float(v) if isinstance(v, float) else v
+
+
+LOG_COLUMNS = ("report_date", "partner", "status", "is_accepted", "blocks_marts", "clicked_users", "visited_users",
+               "observed_coverage", "expected_coverage", "ci_low", "ci_high", "p_value_below")
+
+
+def log_evaluation(warehouse: Path, rows: list[dict], run_id: str | None) -> None:
+    """Append this run's evaluations to ops.completeness_log (one transaction)."""
+    import datetime as dt
+
+    from redcat.duck import connect
+    from redcat.ingest.ledger import ensure_schema
+
+    if not rows:
+        return
+    con = connect(warehouse)
+    try:
+        ensure_schema(con)
+        now = dt.datetime.now(dt.UTC)
+        con.execute("BEGIN")
+        con.executemany(
+            f"INSERT INTO ops.completeness_log (run_id, evaluated_at, {', '.join(LOG_COLUMNS)}) "
+            f"VALUES (?, ?, {', '.join('?' for _ in LOG_COLUMNS)})",
+            [[run_id, now, *(r[c] for c in LOG_COLUMNS)] for r in rows],
+        )
+        con.execute("COMMIT")
+    finally:
+        con.close()

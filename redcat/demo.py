@@ -19,8 +19,9 @@ from redcat.config import Settings
 from redcat.duck import connect
 from redcat.generate import Faults, GeneratorOptions, PartnerDay, Scale, generate
 from redcat.generate.truth import TRUTH_DIR
+from redcat.report import write_report
 from redcat.runner import run
-from redcat.summary import print_results, print_run_summary
+from redcat.summary import print_generation, print_results, print_run_summary
 
 START = dt.date(2024, 6, 16)
 DAYS = 30
@@ -59,11 +60,9 @@ def run_demo(settings: Settings | None = None) -> int:
                   "   Taobao's programme v2 calls back 50 % of users until 2024-06-30, v3 100 % from 2024-07-01.\n"
                   f"   Hidden incident: on {INCIDENT.day} Taobao silently loses half of its users' callbacks "
                   "(its manifest looks fine).")
-    from redcat.cli import _print_generation
-
     started = dt.datetime.now()
     summary = generate(demo_options(), landing)
-    _print_generation(summary, landing, (dt.datetime.now() - started).total_seconds())
+    print_generation(summary, landing, (dt.datetime.now() - started).total_seconds(), console)
     for stale in (settings.warehouse, settings.raw_dir):
         if stale.is_file():
             stale.unlink()
@@ -108,5 +107,9 @@ def run_demo(settings: Settings | None = None) -> int:
         return 1
     console.print(f"Cleared: the marts now run to {_marts_last_date(settings)}.")
     print_results(settings, console, dt.date(2024, 7, 2), END)
-    console.print(f"\nWarehouse: {settings.warehouse}  (try: cd dbt_project && ../.venv/bin/dbt build)")
+
+    report = write_report(settings.serving, settings.warehouse.parent / "report.html")
+    console.print(f"\n[bold]5. Report[/bold] (offline HTML, from the serving file BI reads): {report}")
+    console.print(f"Warehouse: {settings.warehouse}; BI serving file: {settings.serving}; Parquet: {settings.export_dir}")
+    console.print("Next: `make ui` for the Dagster UI, or `cd dbt_project && ../.venv/bin/dbt build` as an analyst.")
     return 0

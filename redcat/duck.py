@@ -24,6 +24,7 @@ def connect(path: Path | str, read_only: bool = False) -> duckdb.DuckDBPyConnect
     # After connecting: ICU (built in) loads with the connection, not with its config.
     # UTC sessions make any implicit use of the session time zone visible in tests.
     con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET enable_progress_bar = false")  # redcat shows its own progress
     if not read_only:
         con.execute(f"SET temp_directory = '{path.parent / (path.name + '.tmp')}'")
     return con

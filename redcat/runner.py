@@ -37,6 +37,9 @@ class RunOutcome:
     step_failures: list[str] = field(default_factory=list)
     skipped_steps: list[str] = field(default_factory=list)
     log_path: str | None = None
+    step_seconds: dict[str, float] = field(default_factory=dict)  # Dagster step -> wall-clock seconds
+    row_counts: dict[str, int] = field(default_factory=dict)  # asset -> rows, as recorded in the materialisation
+    column_schemas: dict[str, list[str]] = field(default_factory=dict)  # asset -> column names recorded
 
     @property
     def failed_checks(self) -> list[CheckOutcome]:
@@ -122,6 +125,22 @@ def run(settings: Settings, start: dt.date, end: dt.date, console: Console | Non
             continue  # the failed blocking check is reported itself, with its message
         outcome.step_failures.append(f"{ev.step_key}: {err.message.strip() if err else 'failed'}")
     outcome.skipped_steps = [ev.step_key for ev in result.get_step_skipped_events()]
+    for ev in result.get_asset_materialization_events():
+        mat = ev.step_materialization_data.materialization
+        key = mat.asset_key.to_user_string()
+        if "dagster/row_count" in mat.metadata:
+            outcome.row_counts[key] = mat.metadata["dagster/row_count"].value
+        if "dagster/column_schema" in mat.metadata:
+            outcome.column_schemas[key] = [c.name for c in mat.metadata["dagster/column_schema"].value.columns]
+    started = {}
+    for entry in instance.all_logs(result.run_id):  # event log entries carry the timestamps
+        ev = entry.dagster_event
+        if ev is None:
+            continue
+        if ev.event_type_value == "STEP_START":
+            started[ev.step_key] = entry.timestamp
+        elif ev.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE") and ev.step_key in started:
+            outcome.step_seconds[ev.step_key] = round(entry.timestamp - started[ev.step_key], 2)
     return outcome
 
 

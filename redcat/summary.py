@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from rich.console import Console
 from rich.table import Table
 
@@ -18,7 +21,14 @@ def print_run_summary(settings: Settings, outcome: RunOutcome, console: Console)
     if outcome.exit_code == 0:
         console.print(f"[green]OK[/green]: {outcome.start}..{outcome.end} materialised, every blocking check passed "
                       f"(run {outcome.run_id[:8]}).")
+        from redcat.serving import current_manifest
+
+        pub = current_manifest(settings)
+        if pub and pub.get("run_id") == outcome.run_id:
+            console.print(f"Published for BI: {settings.serving} and Parquet under {settings.export_dir} "
+                          f"(publication {pub['id']}, {len(pub['dates_exported'])} report dates).")
     else:
+        console.print(f"BI keeps the last good publication ({settings.serving}).")
         console.print(f"[red]FAILED[/red]: {len(outcome.failed_checks)} blocking check(s) failed"
                       + (f", {len(outcome.step_failures)} step(s) failed" if outcome.step_failures else "")
                       + (f"; {len(outcome.skipped_steps)} downstream step(s) were not run" if outcome.skipped_steps else "")
@@ -105,3 +115,38 @@ def print_results(settings: Settings, console: Console, start=None, end=None) ->
         table.add_row(model, f"{spend:,.0f}", f"{gmv:,.0f}", f"{r:.2f}" if r is not None else "-",
                       f"{brand:.2f}" if brand is not None else "-")
     console.print(table)
+
+
+def print_generation(summary: dict, out: Path, elapsed: float, out_console: Console) -> None:
+    """What `redcat generate` wrote: deliveries per day, faults, where the ground truth is."""
+    from redcat.generate.truth import TRUTH_DIR
+
+    partners = sorted({k for d in summary["deliveries"] for k in d if k not in ("date", "content")})
+    table = Table(title=f"Landing zone {out}  ({summary['start']} .. {summary['end']}, seed {summary['seed']})")
+    table.add_column("delivery date")
+    table.add_column("note events", justify="right")
+    table.add_column("late", justify="right")
+    table.add_column("dupes", justify="right")
+    for p in partners:
+        table.add_column(f"{p} callbacks", justify="right")
+        table.add_column(f"{p} ratio", justify="right")
+    for d in summary["deliveries"]:
+        row = [d["date"], f"{d['content']['note_events']:,}", f"{d['content']['late']:,}", f"{d['content']['duplicates']:,}"]
+        for p in partners:
+            info = d.get(p)
+            if info is None:
+                row += ["-", "not in programme"]
+            elif not info["delivered"]:
+                row += ["[red]missing[/red]", ""]
+            else:
+                row += [f"{info['callbacks']:,}", f"{info['sampling_ratio']:g} ({info['program_version']})"]
+        table.add_row(*row)
+    out_console.print(table)
+    faults = json.loads((out / TRUTH_DIR / "faults.json").read_text())
+    if faults:
+        kinds: dict[str, int] = {}
+        for f in faults:
+            key = f["kind"] if f["kind"] != "malformed_line" else f"malformed_line/{f['reason']}"
+            kinds[key] = kinds.get(key, 0) + 1
+        out_console.print("Injected faults: " + ", ".join(f"{k} x{n}" for k, n in sorted(kinds.items())))
+    out_console.print(f"Ground truth: {out / TRUTH_DIR}  ({elapsed:.1f} s)")

@@ -145,3 +145,12 @@ def test_day_by_day_and_rerun_equal_one_range_run(clean_landing, tmp_path):
     before = mart_snapshot(daily)
     assert run(daily, days[1], days[1]).exit_code == 0  # re-run an earlier partition
     assert mart_snapshot(daily) == before
+
+
+def test_materialisations_record_row_counts_and_column_schemas(clean_built):
+    settings, outcome = clean_built
+    for table in ("fct_attribution", "mart_brand_daily"):
+        key = f"marts/{table}"
+        assert outcome.row_counts[key] == rows(settings, f"SELECT count(*) FROM marts.{table}")[0][0]
+        assert outcome.column_schemas[key] == columns(settings, "marts", table)
+    assert outcome.row_counts["content/note_events"] > 0

@@ -24,7 +24,7 @@ CONTRACT = {
                                    "clicked_users", "visited_users", "observed_coverage", "expected_coverage", "ci_low",
                                    "ci_high", "status"],
 }
-MODELS = ["first_touch", "last_touch", "linear", "time_decay", "position_based"]
+MODELS = ["first_touch", "last_touch", "linear", "time_decay", "position_based", "markov", "shapley"]
 
 
 def connect(settings) -> duckdb.DuckDBPyConnection:

@@ -36,3 +36,8 @@
 {% macro user_hash(column) -%}{{ return(adapter.dispatch('user_hash', 'redcat')(column)) }}{%- endmacro %}
 {% macro default__user_hash(column) -%}xxhash64({{ column }}){%- endmacro %}
 {% macro duckdb__user_hash(column) -%}hash({{ column }}){%- endmacro %}
+
+{#- a naive UTC timestamp from seconds since the epoch (fractional, microsecond precision) -#}
+{% macro timestamp_from_epoch(seconds) -%}{{ return(adapter.dispatch('timestamp_from_epoch', 'redcat')(seconds)) }}{%- endmacro %}
+{% macro default__timestamp_from_epoch(seconds) -%}timestamp_seconds({{ seconds }}){%- endmacro %}
+{% macro duckdb__timestamp_from_epoch(seconds) -%}make_timestamp(cast(round(({{ seconds }}) * 1000000) as bigint)){%- endmacro %}

@@ -56,6 +56,24 @@ CREATE TABLE IF NOT EXISTS ops.raw_partitions (
     max_event_time TIMESTAMPTZ,
     committed_at TIMESTAMPTZ NOT NULL
 );
+-- Every evaluation of the callback completeness check, failing ones included (the marts keep
+-- only the current state): the incident history BI and the report show.
+CREATE TABLE IF NOT EXISTS ops.completeness_log (
+    run_id VARCHAR,
+    evaluated_at TIMESTAMPTZ NOT NULL,
+    report_date DATE NOT NULL,
+    partner VARCHAR NOT NULL,
+    status VARCHAR NOT NULL,
+    is_accepted BOOLEAN,
+    blocks_marts BOOLEAN,
+    clicked_users BIGINT,
+    visited_users BIGINT,
+    observed_coverage DOUBLE,
+    expected_coverage DOUBLE,
+    ci_low DOUBLE,
+    ci_high DOUBLE,
+    p_value_below DOUBLE
+);
 CREATE OR REPLACE VIEW ops.load_ledger_current AS
 SELECT * FROM ops.load_ledger
 QUALIFY row_number() OVER (PARTITION BY source, table_name, delivery_date ORDER BY started_at DESC, finished_at DESC) = 1;

@@ -9,6 +9,7 @@
                     20 % shared equally by the n - 2 in between (shares are vars)
   A conversion without eligible touchpoints keeps one row per model with a null note_id
   and credit 1 (unattributed), so attributed + unattributed = observed.
+  The data-driven models (markov, shapley) are in int_attribution_credits_data_driven.
 -#}
 {%- set first_share = var('position_first_share') -%}
 {%- set last_share = var('position_last_share') -%}
@@ -27,7 +28,7 @@ weighted as (
 ),
 
 models as (
-    {{ attribution_models_relation() }}
+    {{ attribution_models_relation(rule_based_attribution_models()) }}
 ),
 
 credited as (

@@ -2,7 +2,9 @@
 {#-
   The report dates the deliveries of this run touch, rebuilt on every run.
   reattribute: conversion dates whose attribution can change (a callback of that date arrived,
-               or a touch that falls in its lookback window arrived late).
+               or a touch that falls in its lookback window arrived late), and, for the
+               data-driven models, the dates whose journeys or training window such data enters:
+               2 x lookback_days + data_driven_training_days after every touch and callback date.
   republish:   every date whose mart rows can change: the above, touch and spend dates, partner
                delivery dates (arrival status), the day before a callback date (click coverage
                across midnight), and dates whose attribution window closes with these deliveries
@@ -10,6 +12,10 @@
   Without start_date/end_date vars every date with data is rebuilt.
 -#}
 {%- set lookback = var('lookback_days') -%}
+{#- a touch or callback of date d changes the journeys resolved up to 2 x lookback (+ 1 for the
+    date boundary) days later (int_attribution_journey_transitions), and the chain of every
+    conversion date whose training window holds them -#}
+{%- set training_horizon = 2 * lookback + 1 + var('data_driven_training_days') - 1 -%}
 
 with
 
@@ -48,6 +54,12 @@ candidates as (
     cross join {{ integers_upto(lookback) }} as i
     union all
     select event_date, true, 'callbacks' from conversion_days
+    union all
+    -- the data-driven models: journeys and chains that this data enters (capped below at the
+    -- last delivery, so a daily run rebuilds no more dates than before)
+    select {{ add_days('d.event_date', 'i.k') }}, true, 'training window'
+    from (select event_date from touch_days union select event_date from conversion_days) as d
+    cross join {{ integers_upto(training_horizon) }} as i
     union all
     -- a store visit just after midnight completes the landing of a click the day before
     select {{ add_days('event_date', -1) }}, false, 'visit after midnight' from conversion_days

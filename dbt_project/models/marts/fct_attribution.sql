@@ -6,6 +6,8 @@
   positive, with the attribution of the order they reverse; a refund whose purchase is not
   among the last refund_window_days of conversions is unattributed.
   gmv_credited_estimated = gmv_credited_observed / sampling_ratio of the callback's date.
+  Credits come from the rule-based models (int_attribution_credits) and the data-driven ones
+  (int_attribution_credits_data_driven: markov, shapley).
   Built only after the completeness check passed (it depends on mart_callback_completeness).
 -#}
 -- depends_on: {{ ref('mart_callback_completeness') }}
@@ -18,8 +20,7 @@ with conversions as (
 
 credits as (
     select *
-    from {{ ref('int_attribution_credits') }}
-    where {{ when_incremental('conversion_date', 'reattribute') }}
+    from {{ attribution_credits_union(when_incremental('conversion_date', 'reattribute')) }} as k
 ),
 
 attributed as (
@@ -83,7 +84,7 @@ refund_credits as (
         r.sampling_weight
     from refunds as r
     inner join orders as o on r.partner = o.partner and r.order_id = o.order_id
-    inner join {{ ref('int_attribution_credits') }} as k
+    inner join {{ attribution_credits_union('conversion_date in (select purchase_date from orders)') }} as k
         on o.purchase_date = k.conversion_date and o.purchase_id = k.conversion_id
 ),
 

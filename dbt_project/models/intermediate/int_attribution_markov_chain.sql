@@ -1,0 +1,55 @@
+{{ config(**replace_dates_config('conversion_date', 'reattribute')) }}
+{#-
+  The first-order Markov chain each conversion date is credited with, per conversion type:
+  transition counts of the journeys resolved in the data_driven_training_days up to and including
+  the date (int_attribution_journey_transitions, pooled over brands), and their maximum-likelihood
+  transition probabilities n(from -> to) / n(from -> any).
+  States: (start), one per channel (var attribution_channels), and the absorbing (conversion) and
+  (null). One chain per conversion date with conversions, so a date's credits depend only on data
+  up to that date and a rebuilt date reproduces them exactly.
+-#}
+{%- set training_days = var('data_driven_training_days') -%}
+
+with conversion_dates as (
+    select distinct conversion_date, conversion_type
+    from {{ ref('int_conversions') }}
+    where conversion_type <> 'refund'
+      and {{ when_incremental('conversion_date', 'reattribute') }}
+),
+
+bounds as (
+    select {{ add_days('min(conversion_date)', -(training_days - 1)) }} as first_date from conversion_dates
+),
+
+journeys as (
+    select j.*
+    from {{ ref('int_attribution_journey_transitions') }} as j
+    cross join bounds as b
+    where j.journey_date >= b.first_date
+),
+
+counts as (
+    select
+        d.conversion_date,
+        d.conversion_type,
+        j.from_state,
+        j.to_state,
+        cast(sum(j.n_transitions) as bigint) as n_transitions
+    from conversion_dates as d
+    inner join journeys as j
+        on d.conversion_type = j.conversion_type
+        and j.journey_date <= d.conversion_date
+        and j.journey_date >= {{ add_days('d.conversion_date', -(training_days - 1)) }}
+    group by d.conversion_date, d.conversion_type, j.from_state, j.to_state
+)
+
+select
+    conversion_date,
+    conversion_type,
+    from_state,
+    to_state,
+    n_transitions,
+    cast(n_transitions as double) / sum(n_transitions) over (
+        partition by conversion_date, conversion_type, from_state
+    ) as transition_probability
+from counts

@@ -1,0 +1,65 @@
+"""Publication for BI: after the marts, export what the run rebuilt and swap in a new serving
+file (redcat/serving.py). If a blocking check failed upstream, this step does not run and BI
+keeps the last good publication."""
+
+import warnings
+from collections.abc import Iterator
+
+import dagster as dg
+import duckdb
+
+from orchestration.partitions import daily_partitions
+from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
+from redcat.serving import TABLES, publish
+
+PUBLICATION = dg.AssetKey(["serving", "publication"])
+# BackfillPolicy on @asset is marked beta but is how a partition range becomes one run.
+warnings.filterwarnings("ignore", category=dg.BetaWarning, message=".*backfill_policy.*")
+
+
+@dg.asset(
+    key=PUBLICATION,
+    deps=[dg.AssetKey(list(key)) for key in TABLES],
+    group_name="serving",
+    partitions_def=daily_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    pool=WAREHOUSE_POOL,
+    kinds={"duckdb", "parquet"},
+    owners=["team:data-engineering"],
+    description="The marts and bi views as date-partitioned Parquet and a DuckDB serving file that BI tools read "
+                "(data/serving.duckdb, data/export): published atomically after every successful run.",
+    check_specs=[dg.AssetCheckSpec("serving_matches_marts", asset=PUBLICATION, blocking=True,
+                                   description="Every exported date has exactly the warehouse's rows in the serving file.")],
+)
+def publication(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> Iterator:
+    settings = warehouse.settings()
+    pub = publish(settings, run_id=context.run.run_id)
+    yield dg.MaterializeResult(metadata={
+        "publication": pub.id,
+        "serving_file": dg.MetadataValue.path(pub.serving),
+        "dates_exported": len(pub.dates_exported),
+        "rows": dg.MetadataValue.json(pub.rows),
+    })
+    yield _compare(settings, pub)
+
+
+def _compare(settings, pub) -> dg.AssetCheckResult:
+    """Rows of the exported dates in the serving file against the warehouse, table by table."""
+    mismatches = []
+    wh = duckdb.connect(str(settings.warehouse), read_only=True)
+    sv = duckdb.connect(str(settings.serving), read_only=True)
+    try:
+        for (schema, table), date_col in TABLES.items():
+            q = f"SELECT count(*) FROM {schema}.{table} WHERE {date_col} IN (SELECT unnest(?::DATE[]))"
+            a = wh.execute(q, [pub.dates_exported]).fetchone()[0]
+            b = sv.execute(q, [pub.dates_exported]).fetchone()[0]
+            if a != b:
+                mismatches.append(f"{schema}.{table}: warehouse {a:,} rows, serving {b:,}")
+    finally:
+        wh.close()
+        sv.close()
+    return dg.AssetCheckResult(
+        asset_key=PUBLICATION, check_name="serving_matches_marts", passed=not mismatches,
+        description="; ".join(mismatches) + ". Re-run the partition to publish again." if mismatches
+        else f"{len(TABLES)} tables, {len(pub.dates_exported)} dates: the serving file holds the warehouse's rows",
+    )
