@@ -146,24 +146,35 @@ sessions as (
 ),
 
 touch_types as (
-    {%- for type in types %}
+    -- one row per touch and conversion type: a cross join, not a union of one select per type,
+    -- so Spark plans the windows above once instead of once per type
     select
-        user_hash,
-        brand_id,
-        event_epoch as touch_epoch,
-        channel,
-        previous_touch_epoch,
-        next_touch_epoch,
-        next_channel,
-        run_end_epoch,
-        '{{ type }}' as conversion_type,
-        next_{{ type }}_epoch as next_conversion_epoch,
-        previous_touch_next_{{ type }}_epoch as previous_touch_next_conversion_epoch
-    from sessions
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
-    {%- endfor %}
+        s.user_hash,
+        s.brand_id,
+        s.event_epoch as touch_epoch,
+        s.channel,
+        s.previous_touch_epoch,
+        s.next_touch_epoch,
+        s.next_channel,
+        s.run_end_epoch,
+        t.conversion_type,
+        case t.conversion_type
+            {%- for type in types %}
+            when '{{ type }}' then s.next_{{ type }}_epoch
+            {%- endfor %}
+        end as next_conversion_epoch,
+        case t.conversion_type
+            {%- for type in types %}
+            when '{{ type }}' then s.previous_touch_next_{{ type }}_epoch
+            {%- endfor %}
+        end as previous_touch_next_conversion_epoch
+    from sessions as s
+    cross join (
+        {%- for type in types %}
+        select '{{ type }}' as conversion_type
+        {%- if not loop.last %} union all{% endif %}
+        {%- endfor %}
+    ) as t
 ),
 
 classified as (
@@ -227,11 +238,17 @@ transitions as (
 ),
 
 all_transitions as (
-    select journey_date, conversion_type, channel_set, from_state, to_state from transitions
-    union all
-    select journey_date, conversion_type, channel_set, '(start)' as from_state, from_state as to_state
-    from transitions
-    where is_first
+    -- each transition, and (start) -> the first channel of each journey: transitions is read
+    -- once (a union of two selects on it would make Spark compute it twice)
+    select
+        t.journey_date,
+        t.conversion_type,
+        t.channel_set,
+        case when r.is_start = 1 then '(start)' else t.from_state end as from_state,
+        case when r.is_start = 1 then t.from_state else t.to_state end as to_state
+    from transitions as t
+    cross join (select 0 as is_start union all select 1) as r
+    where r.is_start = 0 or t.is_first
 )
 
 select
