@@ -124,7 +124,8 @@ unattributed as (
         cast(null as double) as channel_share
     from conversions as c
     cross join models as m
-    where c.conversion_id not in (select p.conversion_id from paths as p)
+    -- not exists, not `not in`: Spark runs a `not in` subquery as a nested loop unless it can broadcast it
+    where not exists (select 1 from paths as p where p.conversion_id = c.conversion_id)
 )
 
 select * from credited
