@@ -37,7 +37,8 @@
 {% macro default__user_hash(column) -%}xxhash64({{ column }}){%- endmacro %}
 {% macro duckdb__user_hash(column) -%}hash({{ column }}){%- endmacro %}
 
-{#- a naive UTC timestamp from seconds since the epoch (fractional, microsecond precision) -#}
+{#- a naive UTC timestamp from seconds since the epoch (fractional), rounded to the microsecond
+    on both engines (Spark's timestamp_seconds truncates a double: 0.0000029 s would be 2 us) -#}
 {% macro timestamp_from_epoch(seconds) -%}{{ return(adapter.dispatch('timestamp_from_epoch', 'redcat')(seconds)) }}{%- endmacro %}
-{% macro default__timestamp_from_epoch(seconds) -%}timestamp_seconds({{ seconds }}){%- endmacro %}
+{% macro default__timestamp_from_epoch(seconds) -%}timestamp_micros(cast(round(({{ seconds }}) * 1000000) as bigint)){%- endmacro %}
 {% macro duckdb__timestamp_from_epoch(seconds) -%}make_timestamp(cast(round(({{ seconds }}) * 1000000) as bigint)){%- endmacro %}
