@@ -47,6 +47,7 @@ FIRST_STEP_DAYS = 5
 SCALE = Scale.factor(0.001)
 FAULTS = Faults(late_share=0.03, duplicate_share=0.02)
 REL_TOL = 1e-9
+ATTRIBUTION_MODELS = ("first_touch", "last_touch", "linear", "time_decay", "position_based", "markov", "shapley")
 ABS_TOL = 1e-12  # near zero a relative tolerance means nothing (e.g. a Wilson bound of 0)
 DBT = str(Path(sys.executable).parent / "dbt")
 DBT_TIMEOUT = 20 * 60  # a build takes 1 to 3 minutes on Spark; a hung JVM must not hang CI
@@ -205,9 +206,19 @@ def test_spark_builds_the_same_marts_as_duckdb(both_engines):
         worst = max((abs(row[c] - spark[k][c]) / max(abs(row[c]), abs(spark[k][c]))
                      for k, row in duck.items() for c in floats if row[c] and spark[k][c]), default=0.0)
         report.append(f"{table}: {len(d_rows)} rows equal, doubles within {worst:.1e} relative")
-    # the comparison covers both sampling ratios and every attribution model
+    # the comparison covers both sampling ratios, every attribution model (markov and shapley
+    # with weights learned from journeys), and report dates of step 1 that step 2 rebuilt
     ratios = con.execute("SELECT DISTINCT sampling_ratio FROM wh.marts.mart_brand_daily WHERE gmv_observed > 0").fetchall()
     assert {r[0] for r in ratios} >= {0.5, 1.0}, ratios
+    models = con.execute("SELECT DISTINCT attribution_model FROM wh.marts.fct_attribution").fetchall()
+    assert {m[0] for m in models} == set(ATTRIBUTION_MODELS), models
+    learned = con.execute("SELECT count(*) FROM wh.intermediate.int_attribution_removal_effects WHERE removal_effect > 0 "
+                          "UNION ALL SELECT count(*) FROM wh.intermediate.int_attribution_shapley_values "
+                          "WHERE shapley_value > 0").fetchall()
+    assert all(n[0] > 0 for n in learned), f"no learned data-driven weights (markov, shapley): {learned}"
+    rerun = START + dt.timedelta(days=FIRST_STEP_DAYS - 1)
+    first_rebuilt = con.execute("SELECT min(report_date) FROM wh.intermediate.int_reprocessing_dates WHERE reattribute").fetchone()[0]
+    assert first_rebuilt < rerun, f"step 2 rebuilt no date before {rerun} (from {first_rebuilt}): no late delivery reached back"
     print("; ".join(report))
 
 
