@@ -247,7 +247,11 @@ all_transitions as (
         case when r.is_start = 1 then '(start)' else t.from_state end as from_state,
         case when r.is_start = 1 then t.from_state else t.to_state end as to_state
     from transitions as t
-    cross join (select 0 as is_start union all select 1) as r
+    cross join (
+        select 0 as is_start
+        union all
+        select 1 as is_start
+    ) as r
     where r.is_start = 0 or t.is_first
 )
 
