@@ -100,12 +100,17 @@ cells as (
     inner join programme as p on r.report_date = p.report_date
 ),
 
+-- a brand's touching users once, before they are repeated for every partner's cell
+touch_users as (
+    select distinct report_date, brand_id, user_hash from touches
+),
+
 audience as (
     select report_date, brand_id, partner, count(distinct user_hash) as audience_users
     from (
         select c.report_date, c.brand_id, c.partner, t.user_hash
         from cells as c
-        inner join touches as t on c.report_date = t.report_date and c.brand_id = t.brand_id
+        inner join touch_users as t on c.report_date = t.report_date and c.brand_id = t.brand_id
         union all
         select conversion_date, brand_id, partner, user_hash from conversions
     ) as u
