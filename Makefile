@@ -30,7 +30,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/pytest
 
-# SQL style of the dbt models (sqlfluff, dbt templater); CI runs it before the tests.
+# SQL style of the dbt models (sqlfluff, dbt templater); make test checks the same (tests/test_lint.py).
 # The dbt templater opens a connection: give it a scratch warehouse, not the user's.
 lint: $(STAMP)
 	@mkdir -p build
