@@ -46,6 +46,8 @@ TABLES = {
     ("bi", "mart_callback_completeness"): "report_date",
     ("bi", "suppression_summary"): "report_date",
 }
+# tables whose rows change only on the dates int_reprocessing_dates marks `reattribute`
+REATTRIBUTED_TABLES = {"fct_attribution"}
 # published whole, one file per publication: small, and history rather than report dates
 WHOLE_TABLES = {("ops", "completeness_log"): ("bi", "completeness_history")}
 KEEP_PUBLICATIONS = 2
@@ -92,11 +94,17 @@ def publish(settings: Settings, run_id: str | None = None, all_dates: bool = Fal
                 "SELECT DISTINCT report_date FROM marts.mart_callback_completeness "
                 "UNION SELECT DISTINCT report_date FROM marts.mart_brand_daily "
                 "UNION SELECT DISTINCT conversion_date FROM marts.fct_attribution ORDER BY 1").fetchall()]
+            reattributed = dates
         else:
-            dates = [r[0] for r in con.execute(
-                "SELECT report_date FROM intermediate.int_reprocessing_dates ORDER BY 1").fetchall()]
+            rebuilt = con.execute(
+                "SELECT report_date, reattribute FROM intermediate.int_reprocessing_dates ORDER BY 1").fetchall()
+            dates = [d for d, _ in rebuilt]
+            reattributed = [d for d, reattribute in rebuilt if reattribute]
         pub.dates_exported = [d.isoformat() for d in dates]
         for (schema, table), date_col in TABLES.items():
+            # fct_attribution is rebuilt only on reattributed dates (its replace scope): the
+            # other dates' files stay, which spares the export of the largest table
+            export_dates = [d.isoformat() for d in (reattributed if table in REATTRIBUTED_TABLES else dates)]
             key = f"{schema}.{table}"
             files = dict((previous or {}).get("files", {}).get(key, {}))
             target = export / schema / table
@@ -104,16 +112,16 @@ def publish(settings: Settings, run_id: str | None = None, all_dates: bool = Fal
             schema_file = target / f"_schema-{pub.id}.parquet"
             con.execute(f"COPY (SELECT * FROM {schema}.{table} LIMIT 0) TO {_q(schema_file)} (FORMAT parquet)")
             files[SCHEMA_FILE] = str(schema_file.relative_to(export))
-            if dates:
+            if export_dates:
                 staged = target / f".staging-{pub.id}"
                 con.execute(
                     f"""COPY (SELECT * FROM {schema}.{table} WHERE {date_col} IN (SELECT unnest(?::DATE[])))
                         TO {_q(staged)} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY ({date_col}),
                                          FILENAME_PATTERN 'part-{pub.id}-{{i}}', WRITE_PARTITION_COLUMNS true)""",
-                    [pub.dates_exported],
+                    [export_dates],
                 )
                 written = {p.parent.name.split("=", 1)[1]: p for p in staged.glob("*/*.parquet")}
-                for day in pub.dates_exported:
+                for day in export_dates:
                     if day in written:
                         final = target / f"{date_col}={day}" / written[day].name
                         final.parent.mkdir(parents=True, exist_ok=True)

@@ -1,17 +1,32 @@
 {#-
   Delivery-date windows. A Dagster partition (or an analyst's --vars) names delivery dates
   [start_date, end_date); the models rebuild every report date those deliveries touch
-  (int_reprocessing_dates). Without vars, everything is rebuilt.
+  (int_reprocessing_dates). Without a window, everything is rebuilt.
 -#}
 
+{#- [start, end) of the delivery dates being built, or none. From --vars start_date/end_date
+    (analysts), else from REDCAT_WINDOW_START/REDCAT_WINDOW_END (the Dagster runs). The
+    environment is read at execution only: a var, or an env var read while parsing, that
+    changes on every run would make dbt re-parse the project on every run. -#}
+{% macro delivery_window() -%}
+    {%- set start = var('start_date', none) -%}
+    {%- set end = var('end_date', none) -%}
+    {%- if (start is none or end is none) and execute -%}
+        {%- set start = env_var('REDCAT_WINDOW_START', '') or none -%}
+        {%- set end = env_var('REDCAT_WINDOW_END', '') or none -%}
+    {%- endif -%}
+    {{ return([start, end] if start is not none and end is not none else none) }}
+{%- endmacro %}
+
 {% macro has_window() -%}
-    {{ return(var('start_date', none) is not none and var('end_date', none) is not none) }}
+    {{ return(delivery_window() is not none) }}
 {%- endmacro %}
 
 {#- a predicate on a delivery date column: inside the window, or true without one -#}
 {% macro in_delivery_window(column='delivery_date') -%}
-    {%- if has_window() -%}
-        ({{ column }} >= {{ date_literal(var('start_date')) }} and {{ column }} < {{ date_literal(var('end_date')) }})
+    {%- set window = delivery_window() -%}
+    {%- if window is not none -%}
+        ({{ column }} >= {{ date_literal(window[0]) }} and {{ column }} < {{ date_literal(window[1]) }})
     {%- else -%}
         (1 = 1)
     {%- endif -%}

@@ -12,19 +12,19 @@
 ] -%}
 
 {%- for mart, model_col, money in marts %}
-select
-    '{{ mart }}' as mart,
-    report_date,
-    {{ model_col if model_col else "cast(null as varchar(32))" }} as attribution_model,
-    count(*) as rows_total,
-    sum(case when audience_users < {{ min_audience }} then 1 else 0 end) as rows_suppressed,
-    {{ 'cast(sum(' ~ money ~ ') as double)' if money else 'cast(null as double)' }} as money_total,
-    {{ 'cast(sum(case when audience_users < ' ~ min_audience ~ ' then ' ~ money ~ ' else 0 end) as double)' if money else 'cast(null as double)' }}
-        as money_suppressed,
-    '{{ money or "" }}' as money_column
-from {{ ref(mart) }}
-group by report_date{{ ', ' ~ model_col if model_col else '' }}
-{%- if not loop.last %}
-union all
-{%- endif %}
+    select
+        '{{ mart }}' as mart,
+        report_date,
+        {{ model_col if model_col else "cast(null as varchar(32))" }},
+        count(*) as rows_total,
+        sum(case when audience_users < {{ min_audience }} then 1 else 0 end) as rows_suppressed,
+        {{ 'cast(sum(' ~ money ~ ') as double)' if money else 'cast(null as double)' }} as money_total,
+        {{ 'cast(sum(case when audience_users < ' ~ min_audience ~ ' then ' ~ money ~ ' else 0 end) as double)' if money else 'cast(null as double)' }}
+            as money_suppressed,
+        '{{ money or "" }}' as money_column
+    from {{ ref(mart) }}
+    group by report_date{{ ', ' ~ model_col if model_col else '' }}
+    {%- if not loop.last %}
+        union all
+    {%- endif %}
 {%- endfor %}

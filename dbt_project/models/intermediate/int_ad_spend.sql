@@ -10,6 +10,13 @@ with versions as (
     from {{ ref('stg_content__ad_spend') }}
 )
 
-select spend_date, campaign_id, brand_id, note_id, funding_source, spend_cny, delivery_date
+select
+    spend_date,
+    campaign_id,
+    brand_id,
+    note_id,
+    funding_source,
+    spend_cny,
+    delivery_date
 from versions
 where version_rank = 1

@@ -8,34 +8,49 @@
 {%- set window_seconds = var('landing_window_minutes') * 60 -%}
 
 with clicks as (
-    select t.event_date as report_date, t.link_partner as partner, t.user_hash, n.brand_id, t.touch_epoch
+    select
+        t.event_date as report_date,
+        t.link_partner as partner,
+        t.user_hash,
+        n.brand_id,
+        t.touch_epoch
     from {{ ref('int_touchpoints') }} as t
     inner join {{ ref('int_notes') }} as n on t.note_id = n.note_id
     where t.touch_kind = 'click'
-      and {{ when_incremental('t.event_date') }}
+        and {{ when_incremental('t.event_date') }}
 ),
 
 bounds as (
-    select min(touch_epoch) as lo, max(touch_epoch) + {{ window_seconds }} as hi from clicks
+    select
+        min(touch_epoch) as lo,
+        max(touch_epoch) + {{ window_seconds }} as hi
+    from clicks
 ),
 
 visits as (
-    select v.partner, v.user_hash, v.brand_id, v.conversion_epoch
+    select
+        v.partner,
+        v.user_hash,
+        v.brand_id,
+        v.conversion_epoch
     from {{ ref('int_conversions') }} as v
     cross join bounds as b
     where v.conversion_type = 'store_visit'
-      and v.conversion_epoch >= b.lo and v.conversion_epoch <= b.hi
+        and v.conversion_epoch >= b.lo and v.conversion_epoch <= b.hi
 ),
 
 landed as (
-    select distinct c.report_date, c.partner, c.user_hash
+    select distinct
+        c.report_date,
+        c.partner,
+        c.user_hash
     from clicks as c
     inner join visits as v
         on c.partner = v.partner
-        and c.user_hash = v.user_hash
-        and c.brand_id = v.brand_id
-        and v.conversion_epoch >= c.touch_epoch
-        and v.conversion_epoch <= c.touch_epoch + {{ window_seconds }}
+            and c.user_hash = v.user_hash
+            and c.brand_id = v.brand_id
+            and c.touch_epoch <= v.conversion_epoch
+            and v.conversion_epoch <= c.touch_epoch + {{ window_seconds }}
 )
 
 select

@@ -30,8 +30,8 @@ with coverage as (
     from {{ ref('int_click_coverage') }} as c
     inner join {{ ref('callback_sampling_policy') }} as p
         on c.partner = p.partner
-        and c.report_date >= p.valid_from
-        and (p.valid_to is null or c.report_date <= p.valid_to)
+            and c.report_date >= p.valid_from
+            and (p.valid_to is null or c.report_date <= p.valid_to)
     where {{ when_incremental('c.report_date') }}
 ),
 
@@ -48,13 +48,15 @@ terms as (
         b.partner,
         f.k,
         b.visited_users,
-        exp(fn.log_factorial - f.log_factorial - fnk.log_factorial
-            + f.k * ln(b.pi) + (b.clicked_users - f.k) * ln(1 - b.pi)) as pmf
+        exp(
+            fn.log_factorial - f.log_factorial - fnk.log_factorial
+            + f.k * ln(b.pi) + (b.clicked_users - f.k) * ln(1 - b.pi)
+        ) as pmf
     from bounded as b
     inner join {{ ref('int_log_factorials') }} as f
         on f.k >= greatest(0, b.visited_users - b.half_width)
-        and f.k <= least(b.clicked_users, b.visited_users + b.half_width)
-    inner join {{ ref('int_log_factorials') }} as fn on fn.k = b.clicked_users
+            and f.k <= least(b.clicked_users, b.visited_users + b.half_width)
+    inner join {{ ref('int_log_factorials') }} as fn on b.clicked_users = fn.k
     inner join {{ ref('int_log_factorials') }} as fnk on fnk.k = b.clicked_users - f.k
 ),
 

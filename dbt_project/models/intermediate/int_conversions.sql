@@ -28,6 +28,6 @@ select
 from callbacks as c
 left join {{ ref('callback_sampling_policy') }} as p
     on c.partner = p.partner
-    and c.event_date >= p.valid_from
-    and (p.valid_to is null or c.event_date <= p.valid_to)
+        and c.event_date >= p.valid_from
+        and (p.valid_to is null or c.event_date <= p.valid_to)
 where {{ in_delivery_window('c.delivery_date') }}

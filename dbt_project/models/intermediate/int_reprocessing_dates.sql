@@ -20,27 +20,32 @@
 with
 
 touch_days as (
-    select distinct event_date, delivery_date
+    select distinct
+        event_date,
+        delivery_date
     from {{ ref('stg_content__note_events') }}
     where {{ in_delivery_window() }}
 ),
 
 conversion_days as (
     {%- for partner in var('partners') %}
-    select distinct event_date from {{ ref('stg_' ~ partner ~ '__callbacks') }} where {{ in_delivery_window() }}
-    {%- if not loop.last %} union all{% endif %}
+        select distinct event_date from {{ ref('stg_' ~ partner ~ '__callbacks') }}
+        where {{ in_delivery_window() }}
+        {%- if not loop.last %} union all{% endif %}
     {%- endfor %}
 ),
 
 delivery_days as (
     {%- for partner in var('partners') %}
-    select delivery_date from {{ ref('stg_' ~ partner ~ '__deliveries') }} where {{ in_delivery_window() }}
-    {%- if not loop.last %} union all{% endif %}
+        select delivery_date from {{ ref('stg_' ~ partner ~ '__deliveries') }}
+        where {{ in_delivery_window() }}
+        {%- if not loop.last %} union all{% endif %}
     {%- endfor %}
 ),
 
 spend_days as (
-    select distinct spend_date from {{ ref('stg_content__ad_spend') }} where {{ in_delivery_window() }}
+    select distinct spend_date from {{ ref('stg_content__ad_spend') }}
+    where {{ in_delivery_window() }}
 ),
 
 last_delivery as (
@@ -49,28 +54,61 @@ last_delivery as (
 
 candidates as (
     -- a late touch can change conversions up to lookback days after it
-    select {{ add_days('t.event_date', 'i.k') }} as report_date, true as reattribute, 'touch window' as reason
+    select
+        {{ add_days('t.event_date', 'i.k') }} as report_date,
+        true as reattribute,
+        'touch window' as reason
     from (select distinct event_date from touch_days) as t
     cross join {{ integers_upto(lookback) }} as i
     union all
-    select event_date, true, 'callbacks' from conversion_days
+    select
+        event_date as report_date,
+        true as reattribute,
+        'callbacks' as reason
+    from conversion_days
     union all
     -- the data-driven models: journeys and chains that this data enters (capped below at the
     -- last delivery, so a daily run rebuilds no more dates than before)
-    select {{ add_days('d.event_date', 'i.k') }}, true, 'training window'
-    from (select event_date from touch_days union select event_date from conversion_days) as d
+    select
+        {{ add_days('d.event_date', 'i.k') }} as report_date,
+        true as reattribute,
+        'training window' as reason
+    from (
+        select event_date from touch_days
+        union
+        select event_date from conversion_days
+    ) as d
     cross join {{ integers_upto(training_horizon) }} as i
     union all
     -- a store visit just after midnight completes the landing of a click the day before
-    select {{ add_days('event_date', -1) }}, false, 'visit after midnight' from conversion_days
+    select
+        {{ add_days('event_date', -1) }} as report_date,
+        false as reattribute,
+        'visit after midnight' as reason
+    from conversion_days
     union all
-    select event_date, false, 'touches' from touch_days
+    select
+        event_date as report_date,
+        false as reattribute,
+        'touches' as reason
+    from touch_days
     union all
-    select delivery_date, false, 'partner delivery' from delivery_days
+    select
+        delivery_date as report_date,
+        false as reattribute,
+        'partner delivery' as reason
+    from delivery_days
     union all
-    select spend_date, false, 'spend' from spend_days
+    select
+        spend_date as report_date,
+        false as reattribute,
+        'spend' as reason
+    from spend_days
     union all
-    select {{ add_days('delivery_date', -lookback) }}, false, 'window closes'
+    select
+        {{ add_days('delivery_date', -lookback) }} as report_date,
+        false as reattribute,
+        'window closes' as reason
     from (select distinct delivery_date from touch_days) as d
 )
 

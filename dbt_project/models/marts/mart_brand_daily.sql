@@ -10,7 +10,8 @@
 -#}
 
 with conversions as (
-    select * from {{ ref('int_conversions') }} where {{ when_incremental('conversion_date') }}
+    select * from {{ ref('int_conversions') }}
+    where {{ when_incremental('conversion_date') }}
 ),
 
 observed as (
@@ -28,7 +29,13 @@ observed as (
 ),
 
 user_gmv as (
-    select conversion_date, brand_id, partner, user_hash, sum(purchase_gmv_cny) as gmv, max(sampling_ratio) as ratio
+    select
+        conversion_date,
+        brand_id,
+        partner,
+        user_hash,
+        sum(purchase_gmv_cny) as gmv,
+        max(sampling_ratio) as ratio
     from conversions
     where conversion_type = 'purchase'
     group by conversion_date, brand_id, partner, user_hash
@@ -64,56 +71,108 @@ attributed as (
 ),
 
 touches as (
-    select t.event_date as report_date, n.brand_id, t.user_hash, t.event_type, t.link_partner
+    select
+        t.event_date as report_date,
+        n.brand_id,
+        t.user_hash,
+        t.event_type,
+        t.link_partner
     from {{ ref('int_touchpoints') }} as t
     inner join {{ ref('int_notes') }} as n on t.note_id = n.note_id
     where {{ when_incremental('t.event_date') }}
 ),
 
 reads as (
-    select report_date, brand_id, sum(case when event_type = 'read' then 1 else 0 end) as reads
+    select
+        report_date,
+        brand_id,
+        sum(case when event_type = 'read' then 1 else 0 end) as reads
     from touches
     group by report_date, brand_id
 ),
 
 clicks as (
-    select report_date, brand_id, link_partner as partner, count(*) as link_clicks
+    select
+        report_date,
+        brand_id,
+        link_partner as partner,
+        count(*) as link_clicks
     from touches
     where event_type = 'link_click'
     group by report_date, brand_id, link_partner
 ),
 
 programme as (
-    select distinct r.report_date, p.partner, p.sampling_ratio
+    select distinct
+        r.report_date,
+        p.partner,
+        p.sampling_ratio
     from (select distinct report_date from touches) as r
     inner join {{ ref('callback_sampling_policy') }} as p
         on r.report_date >= p.valid_from and (p.valid_to is null or r.report_date <= p.valid_to)
 ),
 
 cells as (
-    select report_date, brand_id, partner from observed
+    select
+        report_date,
+        brand_id,
+        partner
+    from observed
     union
-    select report_date, brand_id, partner from clicks
+    select
+        report_date,
+        brand_id,
+        partner
+    from clicks
     union
-    select r.report_date, r.brand_id, p.partner
+    select
+        r.report_date,
+        r.brand_id,
+        p.partner
     from reads as r
     inner join programme as p on r.report_date = p.report_date
 ),
 
+-- a brand's touching users once, before they are repeated for every partner's cell
+touch_users as (
+    select distinct
+        report_date,
+        brand_id,
+        user_hash
+    from touches
+),
+
 audience as (
-    select report_date, brand_id, partner, count(distinct user_hash) as audience_users
+    select
+        report_date,
+        brand_id,
+        partner,
+        count(distinct user_hash) as audience_users
     from (
-        select c.report_date, c.brand_id, c.partner, t.user_hash
+        select
+            c.report_date,
+            c.brand_id,
+            c.partner,
+            t.user_hash
         from cells as c
-        inner join touches as t on c.report_date = t.report_date and c.brand_id = t.brand_id
+        inner join touch_users as t on c.report_date = t.report_date and c.brand_id = t.brand_id
         union all
-        select conversion_date, brand_id, partner, user_hash from conversions
+        select
+            conversion_date,
+            brand_id,
+            partner,
+            user_hash
+        from conversions
     ) as u
     group by report_date, brand_id, partner
 ),
 
 completeness as (
-    select report_date, partner, status, is_accepted
+    select
+        report_date,
+        partner,
+        status,
+        is_accepted
     from {{ ref('mart_callback_completeness') }}
 ),
 
@@ -149,7 +208,7 @@ left join observed as o on c.report_date = o.report_date and c.brand_id = o.bran
 left join variance as v on c.report_date = v.report_date and c.brand_id = v.brand_id and c.partner = v.partner
 left join attributed as a
     on c.report_date = a.report_date and c.brand_id = a.brand_id and c.partner = a.partner
-    and m.attribution_model = a.attribution_model
+        and m.attribution_model = a.attribution_model
 left join reads as r on c.report_date = r.report_date and c.brand_id = r.brand_id
 left join clicks as k on c.report_date = k.report_date and c.brand_id = k.brand_id and c.partner = k.partner
 left join programme as pr on c.report_date = pr.report_date and c.partner = pr.partner

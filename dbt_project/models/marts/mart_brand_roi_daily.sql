@@ -41,10 +41,15 @@ boosted as (
         f.attribution_model,
         sum(f.gmv_credited_estimated) as gmv_attributed_boosted_estimated
     from {{ ref('fct_attribution') }} as f
-    inner join (select distinct note_id, spend_date from {{ ref('int_ad_spend') }}) as s
+    inner join (
+        select distinct
+            note_id,
+            spend_date
+        from {{ ref('int_ad_spend') }}
+    ) as s
         on f.note_id = s.note_id and {{ business_date('f.touch_time') }} = s.spend_date
     where f.conversion_type = 'purchase'
-      and {{ when_incremental('f.conversion_date') }}
+        and {{ when_incremental('f.conversion_date') }}
     group by f.conversion_date, f.brand_id, f.attribution_model
 ),
 
@@ -53,9 +58,17 @@ models as (
 ),
 
 cells as (
-    select s.report_date, s.brand_id, m.attribution_model from spend as s cross join models as m
+    select
+        s.report_date,
+        s.brand_id,
+        m.attribution_model
+    from spend as s cross join models as m
     union
-    select report_date, brand_id, attribution_model from gmv
+    select
+        report_date,
+        brand_id,
+        attribution_model
+    from gmv
 )
 
 select
@@ -68,10 +81,10 @@ select
     cast(coalesce(g.gmv_attributed_observed, 0) as double) as gmv_attributed_observed,
     cast(coalesce(g.gmv_attributed_estimated, 0) as double) as gmv_attributed_estimated,
     cast(coalesce(g.gmv_attributed_estimated, 0) as double)
-        / nullif(cast(coalesce(s.spend_brand_cny, 0) + coalesce(s.spend_partner_cny, 0) as double), 0) as roas,
+    / nullif(cast(coalesce(s.spend_brand_cny, 0) + coalesce(s.spend_partner_cny, 0) as double), 0) as roas,
     cast(coalesce(b.gmv_attributed_boosted_estimated, 0) as double) as gmv_attributed_boosted_estimated,
     cast(coalesce(b.gmv_attributed_boosted_estimated, 0) as double)
-        / nullif(cast(coalesce(s.spend_brand_cny, 0) + coalesce(s.spend_partner_cny, 0) as double), 0) as roas_boosted,
+    / nullif(cast(coalesce(s.spend_brand_cny, 0) + coalesce(s.spend_partner_cny, 0) as double), 0) as roas_boosted,
     coalesce(g.audience_users, 0) as audience_users,
     coalesce(g.is_provisional, {{ is_provisional('c.report_date') }}) as is_provisional
 from cells as c

@@ -26,7 +26,12 @@ with days as (
 ),
 
 programme_days as (
-    select d.report_date, p.partner, p.program_version, p.sampling_ratio, p.landing_rate
+    select
+        d.report_date,
+        p.partner,
+        p.program_version,
+        p.sampling_ratio,
+        p.landing_rate
     from days as d
     inner join {{ ref('callback_sampling_policy') }} as p
         on d.report_date >= p.valid_from and (p.valid_to is null or d.report_date <= p.valid_to)
@@ -37,7 +42,12 @@ deliveries as (
 ),
 
 acceptances as (
-    select partner, report_date, accepted_by, reason, accepted_at
+    select
+        partner,
+        report_date,
+        accepted_by,
+        reason,
+        accepted_at
     from (
         select
             *,
@@ -91,14 +101,18 @@ select
     observed_coverage,
     expected_coverage,
     case when clicked_users > 0 then
-        (visited_users + {{ z }} * {{ z }} / 2.0
-         - {{ z }} * sqrt(visited_users * (clicked_users - visited_users) / cast(clicked_users as double) + {{ z }} * {{ z }} / 4.0))
-        / (clicked_users + {{ z }} * {{ z }})
+            (
+                visited_users + {{ z }} * {{ z }} / 2.0
+                - {{ z }} * sqrt(visited_users * (clicked_users - visited_users) / cast(clicked_users as double) + {{ z }} * {{ z }} / 4.0)
+            )
+            / (clicked_users + {{ z }} * {{ z }})
     end as ci_low,
     case when clicked_users > 0 then
-        (visited_users + {{ z }} * {{ z }} / 2.0
-         + {{ z }} * sqrt(visited_users * (clicked_users - visited_users) / cast(clicked_users as double) + {{ z }} * {{ z }} / 4.0))
-        / (clicked_users + {{ z }} * {{ z }})
+            (
+                visited_users + {{ z }} * {{ z }} / 2.0
+                + {{ z }} * sqrt(visited_users * (clicked_users - visited_users) / cast(clicked_users as double) + {{ z }} * {{ z }} / 4.0)
+            )
+            / (clicked_users + {{ z }} * {{ z }})
     end as ci_high,
     p_value_below,
     p_value_above,

@@ -10,7 +10,12 @@
 -- depends_on: {{ ref('mart_callback_completeness') }}
 
 with touches as (
-    select t.event_date as report_date, n.brand_id, t.user_hash, t.touch_kind, t.link_partner
+    select
+        t.event_date as report_date,
+        n.brand_id,
+        t.user_hash,
+        t.touch_kind,
+        t.link_partner
     from {{ ref('int_touchpoints') }} as t
     inner join {{ ref('int_notes') }} as n on t.note_id = n.note_id
     where {{ when_incremental('t.event_date') }}
@@ -27,7 +32,11 @@ content as (
 ),
 
 clickers as (
-    select report_date, brand_id, link_partner as partner, count(distinct user_hash) as clickers
+    select
+        report_date,
+        brand_id,
+        link_partner as partner,
+        count(distinct user_hash) as clickers
     from touches
     where touch_kind = 'click'
     group by report_date, brand_id, link_partner
@@ -50,27 +59,54 @@ partner_side as (
 ),
 
 programme as (
-    select distinct r.report_date, p.partner, p.sampling_ratio
+    select distinct
+        r.report_date,
+        p.partner,
+        p.sampling_ratio
     from (select distinct report_date from content) as r
     inner join {{ ref('callback_sampling_policy') }} as p
         on r.report_date >= p.valid_from and (p.valid_to is null or r.report_date <= p.valid_to)
 ),
 
 cells as (
-    select c.report_date, c.brand_id, p.partner from content as c inner join programme as p on c.report_date = p.report_date
+    select
+        c.report_date,
+        c.brand_id,
+        p.partner
+    from content as c inner join programme as p on c.report_date = p.report_date
     union
-    select report_date, brand_id, partner from clickers
+    select
+        report_date,
+        brand_id,
+        partner
+    from clickers
     union
-    select report_date, brand_id, partner from partner_side
+    select
+        report_date,
+        brand_id,
+        partner
+    from partner_side
 ),
 
 audience as (
-    select report_date, brand_id, partner, count(distinct user_hash) as audience_users
+    select
+        report_date,
+        brand_id,
+        partner,
+        count(distinct user_hash) as audience_users
     from (
-        select c.report_date, c.brand_id, c.partner, t.user_hash
+        select
+            c.report_date,
+            c.brand_id,
+            c.partner,
+            t.user_hash
         from cells as c inner join touches as t on c.report_date = t.report_date and c.brand_id = t.brand_id
         union all
-        select conversion_date, brand_id, partner, user_hash
+        select
+            conversion_date,
+            brand_id,
+            partner,
+            user_hash
         from {{ ref('int_conversions') }}
         where {{ when_incremental('conversion_date') }} and conversion_type <> 'refund'
     ) as u

@@ -7,7 +7,11 @@
 -#}
 
 with touches as (
-    select event_date as report_date, note_id, user_hash, event_type
+    select
+        event_date as report_date,
+        note_id,
+        user_hash,
+        event_type
     from {{ ref('int_touchpoints') }}
     where {{ when_incremental('event_date') }}
 ),
@@ -27,12 +31,23 @@ content as (
 ),
 
 credited_rows as (
-    select f.*, c.user_hash
-    from {{ ref('fct_attribution') }} as f
+    select *
+    from {{ ref('fct_attribution') }}
+    where note_id is not null
+        and {{ when_incremental('conversion_date') }}
+),
+
+-- every model credits the same touches (a row per eligible touch, credit 0 included), so one
+-- model's rows name the converting users of a note: a seventh of the join
+converted_users as (
+    select
+        f.conversion_date,
+        f.note_id,
+        c.user_hash
+    from credited_rows as f
     inner join {{ ref('int_conversions') }} as c
         on f.conversion_date = c.conversion_date and f.conversion_id = c.conversion_id
-    where f.note_id is not null
-      and {{ when_incremental('f.conversion_date') }}
+    where f.attribution_model = '{{ rule_based_attribution_models()[0] }}'
 ),
 
 credited as (
@@ -56,17 +71,36 @@ models as (
 ),
 
 cells as (
-    select c.report_date, c.note_id, m.attribution_model from content as c cross join models as m
+    select
+        c.report_date,
+        c.note_id,
+        m.attribution_model
+    from content as c cross join models as m
     union
-    select report_date, note_id, attribution_model from credited
+    select
+        report_date,
+        note_id,
+        attribution_model
+    from credited
 ),
 
 audience as (
-    select report_date, note_id, count(distinct user_hash) as audience_users
+    select
+        report_date,
+        note_id,
+        count(distinct user_hash) as audience_users
     from (
-        select report_date, note_id, user_hash from touches
+        select
+            report_date,
+            note_id,
+            user_hash
+        from touches
         union all
-        select conversion_date, note_id, user_hash from credited_rows
+        select
+            conversion_date,
+            note_id,
+            user_hash
+        from converted_users
     ) as u
     group by report_date, note_id
 )
