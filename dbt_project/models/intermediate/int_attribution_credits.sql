@@ -88,10 +88,11 @@ unattributed as (
     from conversions as c
     cross join models as m
     -- not exists, not `not in`: Spark runs a `not in` subquery as a nested loop unless it can broadcast it
-    where not exists (
-        select 1 from paths as p
-        where p.conversion_id = c.conversion_id
-    )
+    where
+        not exists (
+            select 1 from paths as p
+            where p.conversion_id = c.conversion_id
+        )
 )
 
 select * from credited

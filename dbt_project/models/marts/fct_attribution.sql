@@ -112,10 +112,11 @@ orphan_refunds as (
     from refunds as r
     cross join ({{ attribution_models_relation() }}) as m
     -- not exists, not `not in`: Spark runs a `not in` subquery as a nested loop unless it can broadcast it
-    where not exists (
-        select 1 from refund_credits as k
-        where k.conversion_id = r.conversion_id
-    )
+    where
+        not exists (
+            select 1 from refund_credits as k
+            where k.conversion_id = r.conversion_id
+        )
 ),
 
 all_rows as (
