@@ -34,7 +34,8 @@ def _unit_tests(settings, tmp_path: Path, select: str = "test_type:unit", extra:
     results_file = tmp_path / "target" / "run_results.json"
     assert results_file.exists(), f"dbt did not run the unit tests:\n{done.stdout[-3000:]}{done.stderr[-3000:]}"
     results = json.loads(results_file.read_text())["results"]
-    return {r["unique_id"].split(".")[-1]: r["status"] for r in results}
+    # only the unit tests: the results also hold the project's on-run-start hooks (Spark's sources)
+    return {r["unique_id"].split(".")[-1]: r["status"] for r in results if r["unique_id"].startswith("unit_test.")}
 
 
 def test_every_unit_test_passes(clean_built, tmp_path):
