@@ -46,7 +46,7 @@ docs: $(STAMP)
 
 # Dagster UI on the code location, with the instance in data/dagster (pools: one warehouse writer).
 DAGSTER_HOME ?= $(CURDIR)/data/dagster
-# Production-scale benchmark (about 20 minutes): benchmarks/results/latest.{json,md}
+# Production-scale benchmark (about 25 minutes): benchmarks/results/latest.{json,md}
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py
 

@@ -1,6 +1,6 @@
 """`make bench`: what a day costs, measured against DuckDB alone on the same files.
 
-    .venv/bin/python benchmarks/bench.py [--scale 1.0] [--history-scale 0.1] [--history-days 60]
+    .venv/bin/python benchmarks/bench.py [--scale 1.0] [--history-scale 0.01] [--history-days 60]
 
 1. One partition at --scale (default: 5 M content events, ~0.5 M callbacks), end to end through
    `redcat run` (ingest with verification/quarantine/dedup, dbt build with tests, checks,
@@ -10,8 +10,8 @@
    and brand totals with hand-written SQL (no validation, no dedup, no tests, no publication).
 3. Fixed overhead: an almost empty day through the same path (Dagster + dbt start-up).
 4. Day 60 against day 1 of a --history-days history at --history-scale (a full-scale 60-day
-   history would take hours to generate; the ratio is what matters), and against day 30, when
-   the lookback is full on both.
+   history would take hours to generate; the ratio is what matters), and against day 50: the
+   lookback is full on both, and both are after Taobao's switch to 100 % sampling.
 Writes benchmarks/results/latest.json and latest.md; a part left out with --skip keeps its
 previous figures (each part records when it was measured).
 """
@@ -31,6 +31,7 @@ from pathlib import Path
 
 import duckdb
 
+from redcat import acceptances
 from redcat.config import Settings
 from redcat.generate import Faults, GeneratorOptions, Scale, generate
 from redcat.runner import run
@@ -96,10 +97,27 @@ def _generate(out: Path, start: dt.date, days: int, scale: Scale, burn_in: int =
     generate(opts, out)
 
 
-def _run(settings: Settings, start: dt.date, end: dt.date) -> dict:
+def _run(settings: Settings, start: dt.date, end: dt.date, history: bool = False) -> dict:
+    """One `redcat run`, timed. A history run (the days between measured ones) may end with a
+    failed completeness check (exit 1: in a small synthetic world the stable per-user sample of
+    the few heavy clickers can sit below the ratio for weeks, and the check says so): those
+    partner-days are accepted and the range re-run. A measured run must succeed."""
     t0 = time.perf_counter()
     outcome = run(settings, start, end)
     seconds = time.perf_counter() - t0
+    if history and outcome.exit_code == 1 and not outcome.step_failures:
+        # as an operator would: accept the flagged partner-days (published as known-incomplete)
+        # and re-run, so later runs start from complete marts
+        con = duckdb.connect(str(settings.warehouse), read_only=True)
+        flagged = con.execute("SELECT partner, report_date FROM marts.mart_callback_completeness "
+                              "WHERE status = 'fail' AND NOT is_accepted").fetchall()
+        con.close()
+        if not flagged:
+            raise SystemExit(f"redcat run {start}..{end} failed: {[c.description for c in outcome.failed_checks]}")
+        for partner, day in flagged:
+            acceptances.accept(settings, partner, day, by="bench", reason="small synthetic world: stable user sample below ratio")
+        print(f"history {start}..{end}: accepted {flagged}, re-running")
+        return _run(settings, start, end)
     if outcome.exit_code != 0:
         raise SystemExit(f"redcat run {start}..{end} failed: {[c.description for c in outcome.failed_checks]} "
                          f"{outcome.step_failures}; see {outcome.log_path}")
@@ -152,7 +170,7 @@ def reference(landing: Path, day: dt.date) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--scale", type=float, default=1.0)
-    ap.add_argument("--history-scale", type=float, default=0.1)
+    ap.add_argument("--history-scale", type=float, default=0.01)
     ap.add_argument("--history-days", type=int, default=60)
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/redcat-bench"))
     ap.add_argument("--skip", nargs="*", default=[], choices=["main", "overhead", "history"])
@@ -170,7 +188,7 @@ def main() -> None:
                   for d in (DAY,) for m in [landing / f"dt={d}" / "content" / "_manifest.json"]}
         cb = json.loads((landing / f"dt={DAY}" / "partner=taobao" / "_manifest.json").read_text())["files"][0]["rows"]
         settings = _settings(landing, work / "wh-main")
-        _run(settings, DAY - dt.timedelta(days=1), DAY - dt.timedelta(days=1))  # history, not measured
+        _run(settings, DAY - dt.timedelta(days=1), DAY - dt.timedelta(days=1), history=True)  # not measured
         with PeakRSS() as mem:
             day = _run(settings, DAY, DAY)
         result["day"] = {**day, "content_events": counts[DAY], "callbacks": cb, "peak_rss_gib": round(mem.peak / 2**30, 2),
@@ -189,14 +207,16 @@ def main() -> None:
     if "history" not in args.skip:
         days = args.history_days
         start = DAY - dt.timedelta(days=days - 1)
-        mid = start + dt.timedelta(days=days // 2 - 1)
+        # a day 10 days before the last: the lookback is full on both, and in the reference world
+        # both lie after Taobao's 50 % -> 100 % switch of 2024-07-01 (twice the callbacks)
+        mid = DAY - dt.timedelta(days=10)
         landing = work / f"landing-history-{args.history_scale}"
         _generate(landing, start, days, Scale.factor(args.history_scale))
         settings = _settings(landing, work / "wh-history")
         first = _run(settings, start, start)
-        _run(settings, start + dt.timedelta(days=1), mid - dt.timedelta(days=1))
-        middle = _run(settings, mid, mid)  # the lookback is full from day 16: the steady state
-        _run(settings, mid + dt.timedelta(days=1), DAY - dt.timedelta(days=1))
+        _run(settings, start + dt.timedelta(days=1), mid - dt.timedelta(days=1), history=True)
+        middle = _run(settings, mid, mid)
+        _run(settings, mid + dt.timedelta(days=1), DAY - dt.timedelta(days=1), history=True)
         last = _run(settings, DAY, DAY)
         result["history"] = {"day_1": first, "day_mid": {**middle, "day": (mid - start).days + 1}, "day_last": last,
                              "ratio": round(last["seconds"] / first["seconds"], 2),
