@@ -23,7 +23,9 @@ with paths as (
 ),
 
 weighted as (
-    select *, sum(decay_weight) over (partition by conversion_id) as decay_total
+    select
+        *,
+        sum(decay_weight) over (partition by conversion_id) as decay_total
     from paths
 ),
 
@@ -64,10 +66,12 @@ credited as (
 ),
 
 conversions as (
-    select conversion_id, conversion_date
+    select
+        conversion_id,
+        conversion_date
     from {{ ref('int_conversions') }}
     where conversion_type <> 'refund'
-      and {{ when_incremental('conversion_date', 'reattribute') }}
+        and {{ when_incremental('conversion_date', 'reattribute') }}
 ),
 
 unattributed as (

@@ -14,10 +14,13 @@
 -#}
 
 with conversions as (
-    select conversion_id, conversion_date, conversion_type
+    select
+        conversion_id,
+        conversion_date,
+        conversion_type
     from {{ ref('int_conversions') }}
     where conversion_type <> 'refund'
-      and {{ when_incremental('conversion_date', 'reattribute') }}
+        and {{ when_incremental('conversion_date', 'reattribute') }}
 ),
 
 paths as (
@@ -25,7 +28,9 @@ paths as (
         p.*,
         c.conversion_type
     from (
-        select *, {{ attribution_channel() }} as channel
+        select
+            *,
+            {{ attribution_channel() }} as channel
         from {{ ref('int_attribution_paths') }}
         where {{ when_incremental('conversion_date', 'reattribute') }}
     ) as p
@@ -33,11 +38,21 @@ paths as (
 ),
 
 weights as (
-    select conversion_date, conversion_type, 'markov' as attribution_model, channel, removal_effect as channel_weight
+    select
+        conversion_date,
+        conversion_type,
+        'markov' as attribution_model,
+        channel,
+        removal_effect as channel_weight
     from {{ ref('int_attribution_removal_effects') }}
     where {{ when_incremental('conversion_date', 'reattribute') }}
     union all
-    select conversion_date, conversion_type, 'shapley', channel, greatest(shapley_value, 0.0)
+    select
+        conversion_date,
+        conversion_type,
+        'shapley' as attribution_model,
+        channel,
+        greatest(shapley_value, 0.0) as channel_weight
     from {{ ref('int_attribution_shapley_values') }}
     where {{ when_incremental('conversion_date', 'reattribute') }}
 ),
@@ -58,9 +73,9 @@ path_channels as (
     cross join models as m
     left join weights as w
         on p.conversion_date = w.conversion_date
-        and p.conversion_type = w.conversion_type
-        and m.attribution_model = w.attribution_model
-        and p.channel = w.channel
+            and p.conversion_type = w.conversion_type
+            and m.attribution_model = w.attribution_model
+            and p.channel = w.channel
     group by p.conversion_id, m.attribution_model, p.channel
 ),
 
@@ -100,7 +115,7 @@ credited as (
         on p.conversion_id = s.conversion_id
         -- null-safe: a touch no channel condition matched still takes its credit (the not_null
         -- test on channel reports it)
-        and coalesce(p.channel, '') = coalesce(s.channel, '')
+            and coalesce(p.channel, '') = coalesce(s.channel, '')
 ),
 
 unattributed as (

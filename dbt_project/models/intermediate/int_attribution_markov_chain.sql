@@ -11,10 +11,12 @@
 {%- set training_days = var('data_driven_training_days') -%}
 
 with conversion_dates as (
-    select distinct conversion_date, conversion_type
+    select distinct
+        conversion_date,
+        conversion_type
     from {{ ref('int_conversions') }}
     where conversion_type <> 'refund'
-      and {{ when_incremental('conversion_date', 'reattribute') }}
+        and {{ when_incremental('conversion_date', 'reattribute') }}
 ),
 
 bounds as (
@@ -38,8 +40,8 @@ counts as (
     from conversion_dates as d
     inner join journeys as j
         on d.conversion_type = j.conversion_type
-        and j.journey_date <= d.conversion_date
-        and j.journey_date >= {{ add_days('d.conversion_date', -(training_days - 1)) }}
+            and d.conversion_date >= j.journey_date
+            and j.journey_date >= {{ add_days('d.conversion_date', -(training_days - 1)) }}
     group by d.conversion_date, d.conversion_type, j.from_state, j.to_state
 )
 

@@ -10,19 +10,36 @@
 {%- set lookback_seconds = var('lookback_days') * 86400 -%}
 
 with conversions as (
-    select conversion_id, conversion_date, conversion_epoch, user_hash, brand_id
+    select
+        conversion_id,
+        conversion_date,
+        conversion_epoch,
+        user_hash,
+        brand_id
     from {{ ref('int_conversions') }}
     where conversion_type <> 'refund'
-      and {{ when_incremental('conversion_date', 'reattribute') }}
+        and {{ when_incremental('conversion_date', 'reattribute') }}
 ),
 
 bounds as (
-    select min(conversion_epoch) - {{ lookback_seconds }} as lo, max(conversion_epoch) as hi from conversions
+    select
+        min(conversion_epoch) - {{ lookback_seconds }} as lo,
+        max(conversion_epoch) as hi
+    from conversions
 ),
 
 touches as (
-    select t.event_id, t.user_hash, t.note_id, t.touch_kind, t.link_partner, t.link_surface,
-           t.touch_time, t.touch_epoch, n.brand_id, n.creator_id
+    select
+        t.event_id,
+        t.user_hash,
+        t.note_id,
+        t.touch_kind,
+        t.link_partner,
+        t.link_surface,
+        t.touch_time,
+        t.touch_epoch,
+        n.brand_id,
+        n.creator_id
     from {{ ref('int_touchpoints') }} as t
     inner join {{ ref('int_notes') }} as n on t.note_id = n.note_id
     cross join bounds as b
@@ -45,9 +62,9 @@ pairs as (
     from conversions as c
     inner join touches as t
         on c.user_hash = t.user_hash
-        and c.brand_id = t.brand_id
-        and t.touch_epoch <= c.conversion_epoch
-        and t.touch_epoch >= c.conversion_epoch - {{ lookback_seconds }}
+            and c.brand_id = t.brand_id
+            and c.conversion_epoch >= t.touch_epoch
+            and t.touch_epoch >= c.conversion_epoch - {{ lookback_seconds }}
 )
 
 select

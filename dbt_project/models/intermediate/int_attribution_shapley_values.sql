@@ -23,10 +23,12 @@
 {%- for i in range(1, k_channels + 1) -%}{%- do factorials.append(factorials[-1] * i) -%}{%- endfor -%}
 
 with conversion_dates as (
-    select distinct conversion_date, conversion_type
+    select distinct
+        conversion_date,
+        conversion_type
     from {{ ref('int_conversions') }}
     where conversion_type <> 'refund'
-      and {{ when_incremental('conversion_date', 'reattribute') }}
+        and {{ when_incremental('conversion_date', 'reattribute') }}
 ),
 
 bounds as (
@@ -51,8 +53,8 @@ channel_sets as (
     from conversion_dates as d
     inner join journeys as j
         on d.conversion_type = j.conversion_type
-        and j.journey_date <= d.conversion_date
-        and j.journey_date >= {{ add_days('d.conversion_date', -(training_days - 1)) }}
+            and d.conversion_date >= j.journey_date
+            and j.journey_date >= {{ add_days('d.conversion_date', -(training_days - 1)) }}
     group by d.conversion_date, d.conversion_type, j.channel_set
 ),
 
@@ -79,8 +81,8 @@ coalition_values as (
     cross join coalitions as s
     left join channel_sets as cs
         on d.conversion_date = cs.conversion_date
-        and d.conversion_type = cs.conversion_type
-        and (cs.channel_set & s.coalition) = cs.channel_set
+            and d.conversion_type = cs.conversion_type
+            and (cs.channel_set & s.coalition) = cs.channel_set
     group by d.conversion_date, d.conversion_type, s.coalition, s.coalition_size
 ),
 
@@ -98,21 +100,25 @@ marginal_contributions as (
         c.channel_index,
         case v.coalition_size
             {%- for size in range(k_channels) %}
-            when {{ size }} then cast({{ factorials[size] * factorials[k_channels - size - 1] }} as double) / {{ factorials[k_channels] }}
+                when {{ size }} then cast({{ factorials[size] * factorials[k_channels - size - 1] }} as double) / {{ factorials[k_channels] }}
             {%- endfor %}
         end * (w.coalition_value - v.coalition_value) as weighted_contribution
     from coalition_values as v
     cross join channels as c
     inner join coalition_values as w
         on v.conversion_date = w.conversion_date
-        and v.conversion_type = w.conversion_type
-        and w.coalition = v.coalition + c.channel_bit
+            and v.conversion_type = w.conversion_type
+            and w.coalition = v.coalition + c.channel_bit
     where (v.coalition & c.channel_bit) = 0
 ),
 
 grand_coalition as (
     -- v(all channels): the overall conversion rate (0 below shapley_min_journeys)
-    select conversion_date, conversion_type, journeys, coalition_value as conversion_rate
+    select
+        conversion_date,
+        conversion_type,
+        journeys,
+        coalition_value as conversion_rate
     from coalition_values
     where coalition = {{ 2 ** k_channels - 1 }}
 )
@@ -128,5 +134,5 @@ select
 from marginal_contributions as m
 inner join grand_coalition as g
     on m.conversion_date = g.conversion_date
-    and m.conversion_type = g.conversion_type
+        and m.conversion_type = g.conversion_type
 group by m.conversion_date, m.conversion_type, m.channel, m.channel_index

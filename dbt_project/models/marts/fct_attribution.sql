@@ -50,15 +50,20 @@ attributed as (
 ),
 
 refunds as (
-    select * from conversions where conversion_type = 'refund'
+    select * from conversions
+    where conversion_type = 'refund'
 ),
 
 orders as (
-    select p.partner, p.order_id, p.conversion_id as purchase_id, p.conversion_date as purchase_date
+    select
+        p.partner,
+        p.order_id,
+        p.conversion_id as purchase_id,
+        p.conversion_date as purchase_date
     from {{ ref('int_conversions') }} as p
     where p.conversion_type = 'purchase'
-      and p.conversion_date >= {{ add_days('(select min(conversion_date) from refunds)', -var('refund_window_days')) }}
-      and p.order_id in (select order_id from refunds)
+        and p.conversion_date >= {{ add_days('(select min(conversion_date) from refunds)', -var('refund_window_days')) }}
+        and p.order_id in (select r.order_id from refunds as r)
 ),
 
 refund_credits as (
