@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint bench ui docs report spark clean help
+.PHONY: demo test lint bench ui docs report spark lock clean help
 
 help:
 	@echo "make demo   generate a synthetic month, materialise it, show the result"
@@ -74,6 +74,16 @@ spark: $(STAMP)
 	fi
 	cd dbt_project && REDCAT_RAW_DIR=$(SPARK_RAW) REDCAT_SPARK_DIR=$(SPARK_DIR) ../$(BIN)/dbt build --target spark --target-path target/spark
 	@echo "Spark tables (schemas staging, intermediate, marts, bi) are in $(SPARK_DIR)/warehouse, metastore in $(SPARK_DIR)/metastore_db"
+
+# Re-pin the whole tree after changing pyproject.toml (install first, then freeze what resolved).
+lock:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@{ echo "# Exact versions of the whole dependency tree, used by 'make' as pip constraints."; \
+	   echo "# Regenerate after changing pyproject.toml: make lock"; \
+	   $(BIN)/pip freeze --exclude-editable; } > constraints.txt
+	@touch $(STAMP)
 
 clean:
 	rm -rf data build dbt_project/target dbt_project/logs .pytest_cache
