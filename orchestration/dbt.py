@@ -14,7 +14,6 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 from orchestration.partitions import daily_partitions
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
 from redcat.completeness import completeness_evidence, log_evaluation
-from redcat.config import DBT_PROJECT_DIR
+from redcat.config import DBT_PROJECT_DIR, environment
 
 COMPLETENESS_CHECK = "callback_completeness"
 LAYER_GROUPS = {"staging": "staging", "intermediate": "intermediate", "marts": "marts", "bi": "bi"}
@@ -101,7 +100,8 @@ def redcat_dbt(context: dg.AssetExecutionContext) -> Iterator:
     os.environ.update(settings.export_env())  # dbt runs as a subprocess with this environment
     progress = context.resources.progress
     partition = f"{start}..{end}"
-    with _environment(REDCAT_WINDOW_START=start, REDCAT_WINDOW_END=end):  # dbt.cli copies os.environ
+    # dbt.cli copies os.environ; a long-lived Dagster process must not carry one partition's window into the next
+    with environment({"REDCAT_WINDOW_START": start, "REDCAT_WINDOW_END": end}):
         # One fixed target directory instead of a new one per run (it keeps the partial-parse state).
         invocation = dbt.cli(["build", "--exclude-resource-type", "unit_test"], context=context, raise_on_error=False,
                              target_path=Path("target") / "dagster")
@@ -173,22 +173,6 @@ def _with_table_metadata(outputs: list[dg.Output], context, settings) -> Iterato
             yield output.with_metadata(metadata)
     finally:
         con.close()
-
-
-@contextmanager
-def _environment(**values: str) -> Iterator[None]:
-    """os.environ with `values` for the duration, restored after (a long-lived Dagster process
-    must not carry one partition's window into the next subprocess)."""
-    saved = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def _failed_nodes(invocation) -> list[str]:

@@ -13,6 +13,8 @@ in dbt_project/) and Dagster see the same absolute files.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -51,3 +53,19 @@ class Settings:
             "REDCAT_SERVING": str(self.serving),
             "REDCAT_EXPORT_DIR": str(self.export_dir),
         }
+
+
+@contextmanager
+def environment(values: Mapping[str, str]) -> Iterator[None]:
+    """os.environ with `values` for the duration, restored after: subprocesses started inside
+    (dbt) see them, and a long-lived process does not carry them into the next run."""
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass, field
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from redcat.config import Settings
+from redcat.config import Settings, environment
 
 EXIT_OK, EXIT_CHECKS_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 DBT_MODELS = 40  # approximate number of dbt nodes that report progress; the bar only guides the eye
@@ -71,21 +70,6 @@ class RichProgress:
         self.bar.advance(self.task)
 
 
-@contextmanager
-def _environment(settings: Settings) -> Iterator[None]:
-    """dbt subprocesses and Dagster resources read the REDCAT_* variables."""
-    saved = {k: os.environ.get(k) for k in settings.export_env()}
-    os.environ.update(settings.export_env())
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
 def run(settings: Settings, start: dt.date, end: dt.date, console: Console | None = None,
         log_level: str = "CRITICAL", selection: str = "all") -> RunOutcome:
     """Execute the daily job for delivery dates start..end in this process. Dagster's own log
@@ -93,7 +77,7 @@ def run(settings: Settings, start: dt.date, end: dt.date, console: Console | Non
     `selection="ingestion"` runs the ingestion assets only."""
     import dagster as dg
 
-    with _environment(settings):
+    with environment(settings.export_env()):  # dbt subprocesses and Dagster resources read REDCAT_*
         from orchestration.definitions import defs
         from orchestration.ingestion import INGESTION_KEYS, ingestion_assets
         from orchestration.resources import ProgressReporter
