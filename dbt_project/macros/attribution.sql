@@ -107,3 +107,46 @@ select * from {{ ref(mart) }} where audience_users >= {{ var('min_audience') }}
     {%- set buckets = (share * 256) | round | int -%}
     {%- if buckets >= 256 -%}(1 = 1){%- else -%}(substr({{ user_key }}, 63, 2) < '{{ "%02x" | format(buckets) }}'){%- endif -%}
 {%- endmacro %}
+
+
+{#- The CTEs both data-driven models start from: the (conversion date, type) pairs this run
+    reattributes (conversion_dates) and the journeys of their training windows, the
+    data_driven_training_days up to each date (journeys, from bounds.first_date). -#}
+{% macro data_driven_training_ctes() -%}
+    {%- set training_days = var('data_driven_training_days') -%}
+conversion_dates as (
+    select distinct
+        conversion_date,
+        conversion_type
+    from {{ ref('int_conversions') }}
+    where conversion_type <> 'refund'
+        and {{ when_incremental('conversion_date', 'reattribute') }}
+),
+
+bounds as (
+    select {{ add_days('min(conversion_date)', -(training_days - 1)) }} as first_date from conversion_dates
+),
+
+journeys as (
+    select j.*
+    from {{ ref('int_attribution_journey_transitions') }} as j
+    cross join bounds as b
+    where j.journey_date >= b.first_date
+)
+{%- endmacro %}
+
+
+{#- The touch columns of an unattributed conversion's row (no eligible touchpoint): null touch,
+    no touches, credit 1. Both credit models union these under their credited rows. -#}
+{% macro no_touch_credit_columns() -%}
+        cast(null as varchar(64)) as touch_event_id,
+        cast(null as varchar(64)) as note_id,
+        cast(null as varchar(64)) as creator_id,
+        cast(null as varchar(64)) as touch_kind,
+        cast(null as varchar(64)) as link_surface,
+        cast(null as timestamp) as touch_time,
+        cast(null as bigint) as touch_rank,
+        cast(0 as bigint) as n_touches,
+        false as is_click_through,
+        1.0 as credit
+{%- endmacro %}

@@ -79,16 +79,7 @@ unattributed as (
         c.conversion_id,
         c.conversion_date,
         m.attribution_model,
-        cast(null as varchar(64)) as touch_event_id,
-        cast(null as varchar(64)) as note_id,
-        cast(null as varchar(64)) as creator_id,
-        cast(null as varchar(64)) as touch_kind,
-        cast(null as varchar(64)) as link_surface,
-        cast(null as timestamp) as touch_time,
-        cast(null as bigint) as touch_rank,
-        cast(0 as bigint) as n_touches,
-        false as is_click_through,
-        1.0 as credit
+        {{ no_touch_credit_columns() }}
     from conversions as c
     cross join models as m
     -- not exists, not `not in`: Spark runs a `not in` subquery as a nested loop unless it can broadcast it

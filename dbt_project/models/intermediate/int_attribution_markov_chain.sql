@@ -10,25 +10,7 @@
 -#}
 {%- set training_days = var('data_driven_training_days') -%}
 
-with conversion_dates as (
-    select distinct
-        conversion_date,
-        conversion_type
-    from {{ ref('int_conversions') }}
-    where conversion_type <> 'refund'
-        and {{ when_incremental('conversion_date', 'reattribute') }}
-),
-
-bounds as (
-    select {{ add_days('min(conversion_date)', -(training_days - 1)) }} as first_date from conversion_dates
-),
-
-journeys as (
-    select j.*
-    from {{ ref('int_attribution_journey_transitions') }} as j
-    cross join bounds as b
-    where j.journey_date >= b.first_date
-),
+with {{ data_driven_training_ctes() }},
 
 counts as (
     select
