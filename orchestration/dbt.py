@@ -176,23 +176,15 @@ def _with_table_metadata(outputs: list[dg.Output], context, settings) -> Iterato
 
 
 def _failed_nodes(invocation) -> list[str]:
-    """Models, seeds or snapshots that errored, and unit tests that failed. Failing data tests
-    are not here: they are asset checks (blocking ones stop the marts and fail the step)."""
+    """Models, seeds or snapshots that errored. Failing data tests are not here: they are asset
+    checks (blocking ones stop the marts and fail the step). Unit tests are not run here (CI)."""
     try:
         results = invocation.get_artifact("run_results.json")["results"]
     except Exception:  # no artifact: dbt failed before running anything
         error = invocation.get_error()
         return [str(error)] if error else []
-    failed = []
-    for r in results:
-        uid, status, message = r["unique_id"], r["status"], (r.get("message") or "").strip()
-        if uid.startswith("unit_test.") and status in ("fail", "error"):
-            # dagster-dbt does not report unit tests as checks; their failure means the model's
-            # logic is wrong, and dbt skipped the model and everything after it
-            failed.append(f"unit test {uid.split('.')[-1]} failed ({message}); its model was not built")
-        elif not uid.startswith(("test.", "unit_test.")) and status == "error":
-            failed.append(f"{uid}: {message}")
-    return failed
+    return [f"{r['unique_id']}: {(r.get('message') or '').strip()}" for r in results
+            if r["status"] == "error" and not r["unique_id"].startswith(("test.", "unit_test."))]
 
 
 class RedcatDbtCliResource(DbtCliResource):
