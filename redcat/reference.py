@@ -82,10 +82,20 @@ class Category:
 
 @cache
 def categories() -> tuple[Category, ...]:
-    rows = _read("categories")
-    return tuple(
-        Category(r["category"], {p: _date(r[f"{p}_links_from"]) for p in partners()}) for r in rows
-    )
+    """Categories with the day each opened for links per partner (seeds/category_partner_links.csv).
+    A partner with no row there has every category open from the start of its first programme."""
+    links: dict[str, dict[str, dt.date | None]] = {}
+    for r in _read("category_partner_links"):
+        links.setdefault(r["partner"], {})[r["category"]] = _date(r["links_from"])
+    first_programme = {p: min(x.valid_from for x in sampling_policy() if x.partner == p)
+                       for p in partners() if any(x.partner == p for x in sampling_policy())}
+    out = []
+    for r in _read("categories"):
+        opens = {}
+        for p in partners():
+            opens[p] = links[p].get(r["category"]) if p in links else first_programme.get(p)
+        out.append(Category(r["category"], opens))
+    return tuple(out)
 
 
 @cache

@@ -24,7 +24,7 @@ import pyarrow as pa
 from redcat import contract
 from redcat.generate.batch import Batch
 from redcat.generate.simulate import CALLBACK_TYPES, CONTENT_TYPES
-from redcat.generate.world import World
+from redcat.generate.world import World, partner_traits
 
 GZIP_CHUNK = 16 << 20
 
@@ -135,8 +135,8 @@ class LandingWriter:
     # --- partners ----------------------------------------------------------
     def callbacks(self, directory: Path, partner: str, cbs: Batch, bad: list[str], rng: np.random.Generator) -> WrittenFile:
         self.con.register("cb", cbs.to_arrow())
-        style = "Z" if partner == "jd" else "+08:00"  # partners differ; both are ISO-8601 with an offset
-        prefix = "tb" if partner == "taobao" else partner
+        traits = partner_traits(partner)
+        style, prefix = traits.time_style, traits.callback_prefix
         order_prefix = prefix.upper()
         render = f"""
             SELECT t_ms, seq, dup,

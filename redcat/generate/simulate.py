@@ -15,7 +15,7 @@ import numpy as np
 
 from redcat import reference
 from redcat.generate.batch import Batch
-from redcat.generate.world import World, rng_for
+from redcat.generate.world import MAIN_PARTNER, MAIN_PARTNER_PREFERENCE, World, rng_for
 from redcat.timeutil import DAY_MS, day_number, day_start_ms
 
 CONTENT_TYPES = reference.content_event_types()
@@ -50,8 +50,6 @@ class Simulator:
     def __init__(self, world: World):
         self.world = world
         self.opts = world.opts
-        tb = world.partners.index("taobao")
-        self.taobao = tb
         self.landing = np.array(
             [
                 self.opts.true_landing_rate
@@ -185,9 +183,9 @@ class Simulator:
     def _search_partner(self, rng: np.random.Generator, brand: np.ndarray) -> np.ndarray:
         sells = self.world.brand_sells[brand]
         both = sells.sum(axis=1) > 1
-        other = np.argmax(np.where(np.arange(sells.shape[1]) == self.taobao, False, sells), axis=1)
-        pick_tb = ~both | (rng.random(len(brand)) < 0.7)
-        return np.where(pick_tb, self.taobao, other).astype(np.int64)
+        other = np.argmax(np.where(np.arange(sells.shape[1]) == MAIN_PARTNER, False, sells), axis=1)
+        pick_main = ~both | (rng.random(len(brand)) < MAIN_PARTNER_PREFERENCE)
+        return np.where(pick_main, MAIN_PARTNER, other).astype(np.int64)
 
     def _orders(self, partner: np.ndarray) -> np.ndarray:
         return self._sequence(partner, self.next_order_seq)

@@ -30,8 +30,35 @@ INITIAL_NOTE_SPAN_DAYS = 60
 LINK_MOUNT_P = 0.55  # a note published in an open category mounts a product link
 LATE_MOUNT_P = 0.30  # share of older notes that mount one on the day their category opens
 COMMENT_LINK_P = 0.25  # notes whose comment area carries partner links
-JD_SELLER_P = 0.6  # every brand sells on Taobao/Tmall, most also on JD
-TAOBAO_PREFERENCE = 0.7
+MAIN_PARTNER = 0  # index of the first partner in seeds/partners.csv
+MAIN_PARTNER_PREFERENCE = 0.7  # a note or search picks the main partner (the first configured) this often
+
+
+@dataclass(frozen=True)
+class PartnerTraits:
+    """How a partner behaves in the synthetic world (not reference data: real partners differ)."""
+
+    seller_share: float  # share of brands that sell there (the main partner: all of them)
+    callback_prefix: str  # callback ids are <prefix>-<number>
+    time_style: str  # "+08:00" (Shanghai offset) or "Z" (UTC); both are ISO-8601 with an offset
+
+
+PARTNER_TRAITS = {
+    "taobao": PartnerTraits(1.0, "tb", "+08:00"),
+    "jd": PartnerTraits(0.6, "jd", "Z"),
+}
+
+
+def partner_traits(partner: str) -> PartnerTraits:
+    """Known partners' traits; any other configured partner gets plausible defaults."""
+    return PARTNER_TRAITS.get(partner, PartnerTraits(0.5, partner, "+08:00"))
+
+
+def partner_stream(rng: np.random.Generator, seed: int, index: int, purpose: int) -> np.random.Generator:
+    """The random stream a partner-indexed draw uses. The first two configured partners draw from
+    the world's main stream, as they always have; every further partner from a stream of its own,
+    so that adding a partner leaves the rest of the world (and its test data) unchanged."""
+    return rng if index < 2 else rng_for(seed, 0, purpose, index)
 
 
 def rng_for(seed: int, *stream: int) -> np.random.Generator:
@@ -88,9 +115,10 @@ class World:
         k = min(scale.brands, len(self.categories))
         self.brand_category[rng.permutation(scale.brands)[:k]] = np.arange(k)
         self.brand_weight = rng.lognormal(0.0, 1.0, size=scale.brands)
-        sells = np.ones((scale.brands, len(self.partners)), dtype=bool)
-        if "jd" in self.partners:
-            sells[:, self.partners.index("jd")] = rng.random(scale.brands) < JD_SELLER_P
+        sells = np.ones((scale.brands, len(self.partners)), dtype=bool)  # the main partner: every brand
+        for i, partner in enumerate(self.partners[1:], start=1):
+            share = partner_traits(partner).seller_share
+            sells[:, i] = partner_stream(rng, opts.seed, i, 1).random(scale.brands) < share
         self.brand_sells = sells
         self.brand_ids = np.array([f"b{i + 1:04d}" for i in range(scale.brands)])
         self.gmv_median = np.array([CATEGORY_MIX[c][1] for c in self.categories])[self.brand_category]
@@ -104,7 +132,10 @@ class World:
         self.user_weight = rng.lognormal(0.0, 1.3, size=scale.users)
         self.user_weight /= self.user_weight.sum()
         self.user_keys = hex_keys(rng, scale.users)
-        self.sampling_u = rng.random((scale.users, len(self.partners)))
+        main = min(2, len(self.partners))
+        self.sampling_u = np.column_stack(
+            [rng.random((scale.users, main))]
+            + [partner_stream(rng, opts.seed, i, 2).random(scale.users) for i in range(main, len(self.partners))])
 
         # Notes published before the first generated day (burn-in included)
         first_sim_day = opts.start - dt.timedelta(days=opts.burn_in_days)
@@ -137,15 +168,14 @@ class World:
         return (self.links_open_from[cat] <= np.asarray(daynum).reshape(-1, 1)) & self.brand_sells[brand]
 
     def pick_partners(self, brand: np.ndarray, daynum: np.ndarray | int, u: np.ndarray) -> np.ndarray:
-        """A partner per note whose links are open for it (Taobao preferred), or -1."""
+        """A partner per note whose links are open for it (the main partner preferred), or -1."""
         ok = self.open_mask(brand, daynum)
-        tb = self.partners.index("taobao")
         others = ok.copy()
-        others[:, tb] = False
+        others[:, MAIN_PARTNER] = False
         has_other = others.any(axis=1)
         first_other = np.argmax(others, axis=1)
-        take_tb = ok[:, tb] & ((u < TAOBAO_PREFERENCE) | ~has_other)
-        return np.where(take_tb, tb, np.where(has_other, first_other, -1)).astype(np.int8)
+        take_main = ok[:, MAIN_PARTNER] & ((u < MAIN_PARTNER_PREFERENCE) | ~has_other)
+        return np.where(take_main, MAIN_PARTNER, np.where(has_other, first_other, -1)).astype(np.int8)
 
     def mount_links_on_opening(self, rng: np.random.Generator, day: dt.date) -> np.ndarray:
         """Older notes that mount a link on the day their category opens to a partner.
