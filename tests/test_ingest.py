@@ -20,6 +20,7 @@ from tiny_landing import event, jsonl, write_delivery
 from conftest import START, settings_for, small_options
 from redcat import contract
 from redcat.generate import generate
+from redcat.ingest import rawstore
 from redcat.ingest.loader import Loader
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
@@ -30,7 +31,7 @@ def wh(settings) -> duckdb.DuckDBPyConnection:
 
 
 def raw(con, settings, source: str, table: str) -> str:
-    return f"read_parquet('{settings.raw_dir}/{source}/{table}/dt=*/data.parquet', union_by_name=true)"
+    return f"read_parquet('{rawstore.table_glob(settings.raw_dir, source, table)}', union_by_name=true)"
 
 
 def checks(outcome, name: str):
@@ -100,7 +101,7 @@ def test_truncated_files_fail_loudly_and_load_nothing(faulty_ingested, faulty_la
                 "SELECT status, message FROM ops.load_ledger_current WHERE file = ?", [f["file"]]).fetchone()
             assert status == "rejected"
             assert "sha256" in message and "re-deliver" in message and f["file"] in message
-            assert not (settings.raw_dir / f["source"] / table / f"dt={f['delivery_date']}" / "data.parquet").exists()
+            assert not (rawstore.data_path(settings.raw_dir, f["source"], table, f["delivery_date"])).exists()
             check = failed[f"{f['source']}/{table}"]
             assert check.severity == "ERROR" and f"dt={f['delivery_date']}" in check.description
     assert outcome.exit_code == 1
@@ -120,7 +121,7 @@ def test_wrong_sha256_is_named_with_expected_and_actual(tmp_path, clean_landing)
     assert (res.status, res.rejected_by) == ("rejected", "manifest")
     assert actual in res.message and "0" * 64 in res.message and "callbacks.jsonl.gz" in res.message
     assert res.rows_loaded == 0
-    assert not list((tmp_path / "wh" / "raw").glob("taobao/callbacks/dt=*/data.parquet"))
+    assert not list((tmp_path / "wh" / "raw").rglob("data.parquet"))
 
 
 def test_row_count_mismatch_loads_nothing(tmp_path):
@@ -150,7 +151,7 @@ def test_missing_partner_dump_is_no_delivery(faulty_ingested, faulty_landing):
     with wh(settings) as con:
         status = con.execute("SELECT status FROM ops.load_ledger_current WHERE source = 'taobao' "
                              "AND table_name = 'callbacks' AND delivery_date = ?", [drop["delivery_date"]]).fetchone()[0]
-        delivery = con.execute(f"SELECT status FROM read_parquet('{settings.raw_dir}/taobao/deliveries/dt={drop['delivery_date']}/data.parquet')").fetchall()
+        delivery = con.execute(f"SELECT status FROM read_parquet('{rawstore.data_path(settings.raw_dir, 'taobao', 'deliveries', drop['delivery_date'])}')").fetchall()
     assert status == "no_delivery" and delivery == [("no_delivery",)]
     (arrived,) = [c for c in checks(outcome, "delivery_arrived") if c.asset == "taobao/callbacks"]
     assert not arrived.passed and arrived.severity == "WARN" and drop["delivery_date"] in arrived.description
@@ -190,7 +191,7 @@ def test_rerun_of_a_partition_gives_identical_raw_data(tmp_path, faulty_landing)
         with wh(settings) as con:
             out = {}
             for t in contract.CONTENT_TABLES:
-                path = settings.raw_dir / t.source / t.table / f"dt={day}" / "data.parquet"
+                path = rawstore.data_path(settings.raw_dir, t.source, t.table, day)
                 out[t.table] = con.execute(f"SELECT * FROM read_parquet('{path}') ORDER BY ALL").fetchall()
             out["quarantine"] = con.execute("SELECT * EXCLUDE (load_id) FROM ops.quarantine ORDER BY ALL").fetchall()
             return out
@@ -361,3 +362,28 @@ def test_crash_between_commit_and_rename_is_rolled_forward(tmp_path, monkeypatch
     assert _partition_digest(settings, "2024-07-15")[0] == 3
     pointer, ledger = _ledger_consistent(settings, "2024-07-15")
     assert pointer == ledger
+
+
+def test_partner_partitions_of_the_earlier_layout_are_moved_on_open(clean_landing, tmp_path):
+    """Warehouses written before partners shared one tree (<raw>/<partner>/<table>/dt=...) are
+    moved into <raw>/partners/<table>/partner=<partner>/dt=... with their commit pointers."""
+    settings = settings_for(clean_landing, tmp_path / "wh")
+    with Loader(settings) as loader:
+        loader.load(contract.CALLBACKS["taobao"], START)
+    new = rawstore.partition_dir(settings.raw_dir, "taobao", "callbacks", START.isoformat())
+    rows_before = duckdb.execute(f"SELECT count(*) FROM read_parquet('{new / 'data.parquet'}')").fetchone()[0]
+    # put it back where the earlier layout kept it, pointers included
+    for table in ("callbacks", "deliveries"):
+        fresh = rawstore.partition_dir(settings.raw_dir, "taobao", table, START.isoformat())
+        old = settings.raw_dir / "taobao" / table / fresh.name
+        old.parent.mkdir(parents=True)
+        fresh.rename(old)
+        with duckdb.connect(str(settings.warehouse)) as con:
+            con.execute("UPDATE ops.raw_partitions SET path = ? WHERE source = 'taobao' AND table_name = ?",
+                        [str(old / "data.parquet"), table])
+    with Loader(settings) as loader:
+        assert any("moved taobao/callbacks" in line for line in loader.recovered)
+        paths = dict(loader.con.execute("SELECT table_name, path FROM ops.raw_partitions WHERE source = 'taobao'").fetchall())
+    assert paths["callbacks"] == str(new / "data.parquet")
+    assert duckdb.execute(f"SELECT count(*) FROM read_parquet('{paths['callbacks']}')").fetchone()[0] == rows_before
+    assert not (settings.raw_dir / "taobao").exists()

@@ -88,7 +88,8 @@ class Loader:
         self.con = connect(settings.warehouse)
         ensure_schema(self.con)
         acceptances.ensure(settings)  # dbt reads it as a source, so it exists from the first load
-        self.recovered = rawstore.recover(self.con, settings.raw_dir)
+        self.recovered = rawstore.migrate_partner_layout(self.con, settings.raw_dir)
+        self.recovered += rawstore.recover(self.con, settings.raw_dir)
 
     def close(self) -> None:
         self.con.close()
@@ -372,15 +373,16 @@ class Loader:
         self.pending = [(table.source, table.table, pending, 0, (None, None))]
 
     def _write_delivery_record(self, res: LoadResult) -> None:
-        """Partners: one row per delivery date that dbt reads for programme and arrival status."""
+        """Partners: one row per delivery date that dbt reads for programme and arrival status (the
+        partner is the partition directory's, partner=<name>)."""
         pending = rawstore.pending_path(self.settings.raw_dir, res.source, DELIVERIES_TABLE, res.delivery_date, res.load_id)
         pending.parent.mkdir(parents=True, exist_ok=True)
         self.con.execute(
-            f"""COPY (SELECT ?::VARCHAR AS partner, ?::DATE AS delivery_date, ?::VARCHAR AS status,
+            f"""COPY (SELECT ?::DATE AS delivery_date, ?::VARCHAR AS status,
                         ?::VARCHAR AS program_version, ?::DOUBLE AS sampling_ratio, ?::BIGINT AS rows_declared,
                         ?::BIGINT AS rows_loaded, ?::BIGINT AS rows_quarantined, ?::BIGINT AS rows_duplicate,
                         ?::VARCHAR AS load_id) TO {q(str(pending))} (FORMAT parquet)""",
-            [res.source, res.delivery_date, res.status, res.program_version, res.sampling_ratio, res.rows_declared,
+            [res.delivery_date, res.status, res.program_version, res.sampling_ratio, res.rows_declared,
              res.rows_loaded, res.rows_quarantined, res.rows_duplicate, res.load_id],
         )
         self.pending.append((res.source, DELIVERIES_TABLE, pending, 1, (None, None)))

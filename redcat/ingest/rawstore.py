@@ -1,6 +1,11 @@
 """The raw layer: one Parquet file per source table and delivery date,
 
-    <raw>/<source>/<table>/dt=YYYY-MM-DD/data.parquet
+    <raw>/content/<table>/dt=YYYY-MM-DD/data.parquet                      content tables
+    <raw>/partners/<table>/partner=<partner>/dt=YYYY-MM-DD/data.parquet   every partner's tables
+
+Partners share one directory tree per table, partitioned by partner (hive style), so one dbt
+source (`partners.callbacks`) reads every configured partner on DuckDB and Spark alike, and a new
+partner needs no code (seeds/partners.csv).
 
 Commit protocol (crash-safe, readers never see a half-written file):
 1. write the new rows to `dt=.../_pending-<load_id>.parquet` (invisible: readers glob data.parquet);
@@ -19,12 +24,30 @@ from pathlib import Path
 
 import duckdb
 
+from redcat import reference
+
 DATA_FILE = "data.parquet"
 PENDING_PREFIX = "_pending-"
+PARTNERS_DIR = "partners"
+
+
+def table_dir(raw_dir: Path, source: str, table: str) -> Path:
+    if source in reference.partners():
+        return raw_dir / PARTNERS_DIR / table / f"partner={source}"
+    return raw_dir / source / table
 
 
 def partition_dir(raw_dir: Path, source: str, table: str, day: str) -> Path:
-    return raw_dir / source / table / f"dt={day}"
+    return table_dir(raw_dir, source, table) / f"dt={day}"
+
+
+def _locate(partition: Path) -> tuple[str, str, str]:
+    """(source, table, day) of a dt= directory in either layout."""
+    day = partition.name[3:]
+    parent = partition.parent
+    if parent.name.startswith("partner="):
+        return parent.name[len("partner="):], parent.parent.name, day
+    return parent.parent.name, parent.name, day
 
 
 def pending_path(raw_dir: Path, source: str, table: str, day: str, load_id: str) -> Path:
@@ -36,7 +59,7 @@ def data_path(raw_dir: Path, source: str, table: str, day: str) -> Path:
 
 
 def table_glob(raw_dir: Path, source: str, table: str) -> str:
-    return str(raw_dir / source / table / "dt=*" / DATA_FILE)
+    return str(table_dir(raw_dir, source, table) / "dt=*" / DATA_FILE)
 
 
 def publish(pending: Path) -> None:
@@ -53,10 +76,10 @@ def recover(con: duckdb.DuckDBPyConnection, raw_dir: Path) -> list[str]:
             "SELECT source, table_name, delivery_date, load_id FROM ops.raw_partitions"
         ).fetchall()
     }
-    for pending in raw_dir.glob(f"*/*/dt=*/{PENDING_PREFIX}*.parquet"):
-        day = pending.parent.name[3:]
-        table = pending.parent.parent.name
-        source = pending.parent.parent.parent.name
+    pendings = [*raw_dir.glob(f"*/*/dt=*/{PENDING_PREFIX}*.parquet"),
+                *raw_dir.glob(f"{PARTNERS_DIR}/*/partner=*/dt=*/{PENDING_PREFIX}*.parquet")]
+    for pending in pendings:
+        source, table, day = _locate(pending.parent)
         load_id = pending.name[len(PENDING_PREFIX) : -len(".parquet")]
         if committed.get((source, table, day)) == load_id:
             publish(pending)
@@ -64,4 +87,32 @@ def recover(con: duckdb.DuckDBPyConnection, raw_dir: Path) -> list[str]:
         else:
             pending.unlink()
             done.append(f"removed uncommitted {pending.name} in {source}/{table} dt={day}")
+    return done
+
+
+def migrate_partner_layout(con: duckdb.DuckDBPyConnection, raw_dir: Path) -> list[str]:
+    """Move partner partitions written by earlier versions (<raw>/<partner>/<table>/dt=...) into
+    the shared layout, rewriting the committed pointers in the same transaction. The move is a
+    rename per partition; a crash midway leaves pointers to paths that still exist (each rename
+    is followed by its own pointer update), so the next open finishes the move."""
+    done = []
+    for partner in reference.partners():
+        for old_table in sorted((raw_dir / partner).glob("*")):
+            if not old_table.is_dir():
+                continue
+            for old in sorted(old_table.glob("dt=*")):
+                new = partition_dir(raw_dir, partner, old_table.name, old.name[3:])
+                if new.exists():
+                    continue
+                new.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(old, new)
+                con.execute("BEGIN")
+                con.execute("UPDATE ops.raw_partitions SET path = replace(path, ?, ?) WHERE source = ? AND table_name = ? "
+                            "AND delivery_date = ?", [str(old), str(new), partner, old_table.name, old.name[3:]])
+                con.execute("COMMIT")
+                done.append(f"moved {partner}/{old_table.name} {old.name} to {new.relative_to(raw_dir)}")
+            if not any(old_table.iterdir()):
+                old_table.rmdir()
+        if (raw_dir / partner).is_dir() and not any((raw_dir / partner).iterdir()):
+            (raw_dir / partner).rmdir()
     return done
