@@ -23,10 +23,12 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 
 from orchestration.partitions import daily_partitions
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
+from redcat import reference
 from redcat.completeness import completeness_evidence, log_evaluation
 from redcat.config import DBT_PROJECT_DIR, environment
 
 COMPLETENESS_CHECK = "callback_completeness"
+PARTNERS_SOURCE = "partners"  # dbt source of every partner's tables (models/staging/_sources.yml)
 LAYER_GROUPS = {"staging": "staging", "intermediate": "intermediate", "marts": "marts", "bi": "bi"}
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR)
@@ -70,6 +72,20 @@ class RedcatTranslator(DagsterDbtTranslator):
 
     def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str]:
         return ["team:analytics-engineering"]
+
+    def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project) -> dg.AssetSpec:
+        """The dbt source `partners.<table>` holds every configured partner's files: in Dagster
+        its readers depend on each partner's ingestion asset (taobao/callbacks, jd/callbacks, ...)."""
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        deps = []
+        for dep in spec.deps:
+            path = dep.asset_key.path
+            if len(path) == 2 and path[0] == PARTNERS_SOURCE:
+                deps += [dg.AssetDep(dg.AssetKey([partner, path[1]]), partition_mapping=dep.partition_mapping)
+                         for partner in reference.partners()]
+            else:
+                deps.append(dep)
+        return spec.replace_attributes(deps=deps) if deps != list(spec.deps) else spec
 
 
 translator = RedcatTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))

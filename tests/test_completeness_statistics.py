@@ -36,7 +36,7 @@ def compiled(tmp_path_factory):
     done = subprocess.run([dbt, "compile", "--select", "int_log_factorials", "int_completeness_tests",
                            "--target-path", str(target), "--quiet"], cwd=DBT_PROJECT_DIR, env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
-    sql = {name: (target / "compiled" / "redcat" / "models" / "intermediate" / f"{name}.sql").read_text()
+    sql = {name: (target / "compiled" / "redcat" / "models" / "intermediate" / "completeness" / f"{name}.sql").read_text()
            for name in ("int_log_factorials", "int_completeness_tests")}
     return home / "warehouse.duckdb", sql
 

@@ -40,7 +40,7 @@ CHANNELS = ["view", "engagement", "click_note", "click_comment"]  # attribution_
 TYPES = ["search", "store_visit", "add_to_cart", "purchase"]
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 LOOKBACK = LOOKBACK_DAYS * 86400
-MODELS = ("int_attribution_journey_transitions", "int_attribution_markov_chain",
+MODELS = ("int_attribution_journey_transitions", "int_attribution_training_transitions", "int_attribution_markov_chain",
           "int_attribution_removal_effects", "int_attribution_shapley_values")
 
 
@@ -190,7 +190,7 @@ def split_credit(path_channels: list[str | None], weights: dict[str, float]) -> 
 
 @pytest.fixture(scope="module")
 def compiled(tmp_path_factory):
-    """The four models' SQL as dbt compiles it (first build) for a warehouse file named warehouse.duckdb."""
+    """The five models' SQL as dbt compiles it (first build) for a warehouse file named warehouse.duckdb."""
     home = tmp_path_factory.mktemp("data_driven")
     target = home / "target"
     env = {**os.environ, "REDCAT_WAREHOUSE": str(home / "warehouse.duckdb"), "REDCAT_RAW_DIR": str(home / "raw")}
@@ -200,7 +200,7 @@ def compiled(tmp_path_factory):
                            "--vars", "{data_driven_user_sample: 1}"],
                           cwd=DBT_PROJECT_DIR, env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
-    sql = {m: (target / "compiled" / "redcat" / "models" / "intermediate" / f"{m}.sql").read_text() for m in MODELS}
+    sql = {m: (target / "compiled" / "redcat" / "models" / "intermediate" / "attribution" / f"{m}.sql").read_text() for m in MODELS}
     return home / "warehouse.duckdb", sql
 
 
@@ -253,11 +253,10 @@ def run_sql(compiled, touches, conversions, last_delivery) -> duckdb.DuckDBPyCon
     callbacks = pd.DataFrame(
         [(f"c{i}", u, f"b{b}", c, float(t), d) for i, (u, b, c, t, d) in enumerate(conversions)],
         columns=["conversion_id", "user_hash", "brand_id", "conversion_type", "conversion_epoch", "conversion_date"])
-    con.execute("CREATE TABLE intermediate.int_touchpoints AS SELECT * REPLACE (event_date::DATE AS event_date) FROM touchpoints")
-    con.execute("CREATE TABLE intermediate.int_notes AS SELECT DISTINCT note_id, 'b' || substr(note_id, 2) AS brand_id "
-                "FROM intermediate.int_touchpoints")
+    con.execute("CREATE TABLE intermediate.int_brand_touchpoints AS SELECT * REPLACE (event_date::DATE AS event_date), "
+                "'b' || substr(note_id, 2) AS brand_id FROM touchpoints")
     con.execute("CREATE TABLE intermediate.int_conversions AS "
-                "SELECT * REPLACE (conversion_date::DATE AS conversion_date) FROM callbacks")
+                "SELECT * REPLACE (conversion_date::DATE AS conversion_date), true AS is_conversion FROM callbacks")
     con.execute("CREATE TABLE intermediate.int_reprocessing_dates AS SELECT ?::DATE AS report_date, true AS reattribute, "
                 "?::DATE AS last_delivery_date", [last_delivery, last_delivery])
     for model in MODELS:  # in dependency order

@@ -10,6 +10,7 @@ import pytest
 
 from orchestration.definitions import defs
 from orchestration.resources import WAREHOUSE_POOL
+from redcat import reference
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -30,8 +31,12 @@ def test_assets_are_grouped_by_layer(graph):
 
 
 def test_ingestion_assets_are_keyed_like_the_dbt_sources(graph):
-    staging = graph.get(dg.AssetKey(["staging", "stg_taobao__callbacks"]))
-    assert dg.AssetKey(["taobao", "callbacks"]) in staging.parent_keys
+    events = graph.get(dg.AssetKey(["staging", "stg_content__note_events"]))
+    assert dg.AssetKey(["content", "note_events"]) in events.parent_keys
+    # one dbt source holds every partner's callbacks; each partner's ingestion asset feeds it
+    callbacks = graph.get(dg.AssetKey(["staging", "stg_partners__callbacks"]))
+    assert {dg.AssetKey([p, "callbacks"]) for p in reference.partners()} <= set(callbacks.parent_keys)
+    assert dg.AssetKey(["partners", "callbacks"]) not in graph.get_all_asset_keys()
     assert graph.get(dg.AssetKey(["taobao", "callbacks"])).is_materializable
 
 

@@ -90,12 +90,6 @@
     {%- endfor %}
 {%- endmacro %}
 
-{#- a bi view: the mart's rows behind at least min_audience distinct users -#}
-{% macro audience_suppressed(mart) -%}
-select * from {{ ref(mart) }} where audience_users >= {{ var('min_audience') }}
-{%- endmacro %}
-
-
 {#- Users whose journeys train the data-driven models: the last two hex digits of the user key
     below share x 256 (keys are random hex, so this is a uniform sample of users, stable across
     days and engines; lowercase hex compares as text in numeric order). -#}
@@ -106,33 +100,6 @@ select * from {{ ref(mart) }} where audience_users >= {{ var('min_audience') }}
     {%- endif -%}
     {%- set buckets = (share * 256) | round | int -%}
     {%- if buckets >= 256 -%}(1 = 1){%- else -%}(substr({{ user_key }}, 63, 2) < '{{ "%02x" | format(buckets) }}'){%- endif -%}
-{%- endmacro %}
-
-
-{#- The CTEs both data-driven models start from: the (conversion date, type) pairs this run
-    reattributes (conversion_dates) and the journeys of their training windows, the
-    data_driven_training_days up to each date (journeys, from bounds.first_date). -#}
-{% macro data_driven_training_ctes() -%}
-    {%- set training_days = var('data_driven_training_days') -%}
-conversion_dates as (
-    select distinct
-        conversion_date,
-        conversion_type
-    from {{ ref('int_conversions') }}
-    where conversion_type <> 'refund'
-        and {{ when_incremental('conversion_date', 'reattribute') }}
-),
-
-bounds as (
-    select {{ add_days('min(conversion_date)', -(training_days - 1)) }} as first_date from conversion_dates
-),
-
-journeys as (
-    select j.*
-    from {{ ref('int_attribution_journey_transitions') }} as j
-    cross join bounds as b
-    where j.journey_date >= b.first_date
-)
 {%- endmacro %}
 
 

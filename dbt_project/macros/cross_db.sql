@@ -42,3 +42,8 @@
 {% macro timestamp_from_epoch(seconds) -%}{{ return(adapter.dispatch('timestamp_from_epoch', 'redcat')(seconds)) }}{%- endmacro %}
 {% macro default__timestamp_from_epoch(seconds) -%}timestamp_micros(cast(round(({{ seconds }}) * 1000000) as bigint)){%- endmacro %}
 {% macro duckdb__timestamp_from_epoch(seconds) -%}make_timestamp(cast(round(({{ seconds }}) * 1000000) as bigint)){%- endmacro %}
+
+{#- whole days from start_date to end_date (end - start) -#}
+{% macro days_between(start_date, end_date) -%}{{ return(adapter.dispatch('days_between', 'redcat')(start_date, end_date)) }}{%- endmacro %}
+{% macro default__days_between(start_date, end_date) -%}datediff({{ end_date }}, {{ start_date }}){%- endmacro %}
+{% macro duckdb__days_between(start_date, end_date) -%}date_diff('day', {{ start_date }}, {{ end_date }}){%- endmacro %}

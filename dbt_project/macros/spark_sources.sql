@@ -1,8 +1,8 @@
 {#-
   The raw layer as dbt sources on Spark: an on-run-start hook (dbt_project.yml) declares every
   source as an external Parquet table over its directory under REDCAT_RAW_DIR, with the columns
-  and types of models/staging/_sources.yml, partitioned by the dt= folders of the delivery
-  dates. Ingestion keeps writing files as before; nothing is copied. A source that is one file
+  and types of models/staging/_sources.yml, partitioned by its hive folders (meta.raw_partitions:
+  dt= of the delivery dates, and partner= for the partners' tables). Ingestion keeps writing files as before; nothing is copied. A source that is one file
   (the operators' acceptances) becomes a view over that file instead: a metastore table's
   location must be a directory, and that file's directory holds its .tmp sibling while
   `redcat accept` rewrites it.
@@ -89,10 +89,10 @@
             ~ "models/staging/_sources.yml to become a Spark table" ~ (" (untyped: " ~ untyped | join(', ') ~ ")" if untyped else "")) }}
     {%- endif -%}
     {%- set location = raw_dir ~ '/' ~ meta['raw_path'] | replace('{name}', node.name) -%}
-    {%- set partition = meta.get('raw_partition') -%}
+    {%- set partitions = meta.get('raw_partitions') or [] -%}
     {%- if location.endswith('.parquet') -%}
-        {%- if partition -%}
-            {{ exceptions.raise_compiler_error("source " ~ node.source_name ~ "." ~ node.name ~ " is one file (" ~ location ~ "): it cannot have a raw_partition") }}
+        {%- if partitions -%}
+            {{ exceptions.raise_compiler_error("source " ~ node.source_name ~ "." ~ node.name ~ " is one file (" ~ location ~ "): it cannot have raw_partitions") }}
         {%- endif -%}
         {%- call statement('create_raw_view') -%}
             create or replace view {{ relation }} as
@@ -108,9 +108,9 @@
     {%- for column in columns -%}
         {%- do declared.append((column.name | lower, column.data_type | lower | replace(' ', ''))) -%}
     {%- endfor -%}
-    {%- if partition -%}
-        {%- do declared.append((partition | lower, 'date')) -%}
-    {%- endif -%}
+    {%- for partition in partitions -%}
+        {%- do declared.append((partition.name | lower, partition.data_type | lower)) -%}
+    {%- endfor -%}
     {%- if exists -%}
         {#- describe table extended: the columns, a blank line or '# ...' sections, then Location -#}
         {%- set found = namespace(columns=[], in_columns=true, location=none) -%}
@@ -135,20 +135,20 @@
         {%- call statement('create_raw_table') -%}
             create table {{ relation }} (
                 {%- for column in columns %}
-                {{ column.name }} {{ column.data_type }}{{ ',' if partition or not loop.last }}
+                {{ column.name }} {{ column.data_type }}{{ ',' if partitions or not loop.last }}
                 {%- endfor %}
-                {%- if partition %}
-                {{ partition }} date
-                {%- endif %}
+                {%- for partition in partitions %}
+                {{ partition.name }} {{ partition.data_type }}{{ ',' if not loop.last }}
+                {%- endfor %}
             )
             using parquet
-            {%- if partition %}
-            partitioned by ({{ partition }})
+            {%- if partitions %}
+            partitioned by ({{ partitions | map(attribute='name') | join(', ') }})
             {%- endif %}
             location '{{ location }}'
         {%- endcall -%}
     {%- endif -%}
-    {%- if partition -%}
+    {%- if partitions -%}
         {%- do run_query('alter table ' ~ relation ~ ' recover partitions') -%}
     {%- endif -%}
     {%- do run_query('refresh table ' ~ relation) -%}

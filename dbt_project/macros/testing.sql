@@ -1,34 +1,63 @@
-{#- Generic tests below look only at the rows this run rebuilt (date_column in the reprocessed
-    dates), so checking a day costs the same on day 60 as on day 1. Without a window they see
-    everything. -#}
-{% macro rows_to_check(model, date_column) -%}
-    (select * from {{ model }} where {{ is_reprocessed(date_column) if date_column else '1 = 1' }})
-{%- endmacro %}
-
-{#- Data tests can narrow their rows to this run's with a token in their where config:
-      __delivery_window__        rows of the deliveries being built (in_delivery_window)
-      __reprocessed(<column>)__  rows whose date <column> is being rebuilt (is_reprocessed)
-    so a test costs the same on day 60 as on day 1. The tokens are resolved here: a where config
-    is rendered while parsing, and a window in it would make dbt re-parse on every run. -#}
+{#-
+  Data tests look only at the rows this run rebuilt, so a check costs the same on day 60 as on
+  day 1. One mechanism: dbt_project.yml sets `where: "__this_run__"` on every data test, and
+  dbt wraps each tested relation in get_where_subquery, which replaces the token by the tested
+  model's own window:
+    - a model rebuilt by date (replace_dates_config / by_delivery_config) is tested on the rows
+      its run replaced: its replace_by column in the dates of its replace_scope;
+    - a model with config meta.window = {column, scope} (staging views: delivery_date in the
+      delivery window; bi views: report_date in the republished dates) likewise;
+    - anything else (seeds, tables rebuilt whole) whole.
+  A test that needs a further condition writes it after the token:
+      config: {where: "__this_run__ and touch_event_id is not null"}
+  The token is resolved at execution: a window in the where config itself would make dbt
+  re-parse the project on every run.
+-#}
 {% macro default__get_where_subquery(relation) -%}
-    {%- set ns = namespace(where=config.get('where', '')) -%}
-    {%- if ns.where -%}
-        {%- set ns.where = ns.where | replace('__delivery_window__', in_delivery_window()) -%}
-        {%- for column in modules.re.findall('__reprocessed\\((\\w+)\\)__', ns.where) -%}
-            {%- set dates = reprocessing_dates_relation() -%}
-            {%- set ns.where = ns.where | replace('__reprocessed(' ~ column ~ ')__',
-                                                  column ~ ' in (select report_date from ' ~ dates ~ ')') -%}
-        {%- endfor -%}
-        {%- do return('(select * from ' ~ relation ~ ' where ' ~ ns.where ~ ') dbt_subquery') -%}
+    {%- set where = config.get('where', '') -%}
+    {%- if where and '__this_run__' in where -%}
+        {%- set where = where | replace('__this_run__', rows_of_this_run(relation)) -%}
+    {%- endif -%}
+    {%- if where and where.strip() not in ('', '1 = 1', '(1 = 1)') -%}
+        {%- do return('(select * from ' ~ relation ~ ' where ' ~ where ~ ') dbt_subquery') -%}
     {%- else -%}
         {%- do return(relation) -%}
     {%- endif -%}
 {%- endmacro %}
 
+{#- the predicate selecting the rows of `relation` that this run rebuilt, or (1 = 1) -#}
+{% macro rows_of_this_run(relation) -%}
+    {%- if not execute -%}{{ return('(1 = 1)') }}{%- endif -%}
+    {%- set node = tested_node(relation) -%}
+    {%- if node is none -%}{{ return('(1 = 1)') }}{%- endif -%}
+    {%- set window = (node.config.meta or {}).get('window') -%}
+    {%- if node.config.get('replace_by') -%}
+        {%- set window = {'column': node.config.get('replace_by'), 'scope': node.config.get('replace_scope', 'republish')} -%}
+    {%- endif -%}
+    {%- if not window -%}{{ return('(1 = 1)') }}{%- endif -%}
+    {%- if window.scope == 'delivery' -%}
+        {{ return(in_delivery_window(window.column)) }}
+    {%- endif -%}
+    {%- set dates = reprocessing_dates_relation() -%}
+    {{ return('(' ~ window.column ~ ' in (select report_date from ' ~ dates
+              ~ (' where reattribute' if window.scope == 'reattribute' else '') ~ '))') }}
+{%- endmacro %}
+
+{#- the model, seed or snapshot behind a relation a test reads -#}
+{% macro tested_node(relation) -%}
+    {%- for node in graph.nodes.values() -%}
+        {%- if node.resource_type in ('model', 'seed', 'snapshot')
+              and (node.alias or node.name) | lower == relation.identifier | lower
+              and node.schema | lower == relation.schema | lower -%}
+            {{ return(node) }}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(none) }}
+{%- endmacro %}
+
 {#- int_reprocessing_dates without ref(): a ref() made only while executing is refused by dbt.
-    Every model whose tests use __reprocessed(...)__ depends on it, so it is built first. -#}
+    Every model whose tests use its dates depends on it, so it is built first. -#}
 {% macro reprocessing_dates_relation() -%}
-    {%- if not execute -%}{{ return('int_reprocessing_dates') }}{%- endif -%}
     {%- set node = graph.nodes['model.' ~ project_name ~ '.int_reprocessing_dates'] -%}
     {{ return(api.Relation.create(database=node.database, schema=node.schema, identifier=node.alias)) }}
 {%- endmacro %}

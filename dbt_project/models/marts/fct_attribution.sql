@@ -46,7 +46,7 @@ attributed as (
         c.sampling_weight
     from conversions as c
     inner join credits as k on c.conversion_id = k.conversion_id
-    where c.conversion_type <> 'refund'
+    where c.is_conversion
 ),
 
 refunds as (

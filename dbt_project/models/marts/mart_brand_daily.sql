@@ -72,14 +72,13 @@ attributed as (
 
 touches as (
     select
-        t.event_date as report_date,
-        n.brand_id,
-        t.user_hash,
-        t.event_type,
-        t.link_partner
-    from {{ ref('int_touchpoints') }} as t
-    inner join {{ ref('int_notes') }} as n on t.note_id = n.note_id
-    where {{ when_incremental('t.event_date') }}
+        event_date as report_date,
+        brand_id,
+        user_hash,
+        event_type,
+        link_partner
+    from {{ ref('int_brand_touchpoints') }}
+    where {{ when_incremental('event_date') }}
 ),
 
 reads as (
@@ -103,13 +102,12 @@ clicks as (
 ),
 
 programme as (
-    select distinct
-        r.report_date,
+    select
+        p.report_date,
         p.partner,
         p.sampling_ratio
-    from (select distinct report_date from touches) as r
-    inner join {{ ref('callback_sampling_policy') }} as p
-        on r.report_date >= p.valid_from and (p.valid_to is null or r.report_date <= p.valid_to)
+    from {{ ref('int_partner_programme_days') }} as p
+    where p.report_date in (select r.report_date from touches as r)
 ),
 
 cells as (

@@ -33,12 +33,11 @@ programme_days as (
         p.sampling_ratio,
         p.landing_rate
     from days as d
-    inner join {{ ref('callback_sampling_policy') }} as p
-        on d.report_date >= p.valid_from and (p.valid_to is null or d.report_date <= p.valid_to)
+    inner join {{ ref('int_partner_programme_days') }} as p on d.report_date = p.report_date
 ),
 
 deliveries as (
-    {{ union_partners('stg_PARTNER__deliveries') }}
+    select * from {{ ref('stg_partners__deliveries') }}
 ),
 
 acceptances as (

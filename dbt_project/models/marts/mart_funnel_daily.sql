@@ -11,14 +11,13 @@
 
 with touches as (
     select
-        t.event_date as report_date,
-        n.brand_id,
-        t.user_hash,
-        t.touch_kind,
-        t.link_partner
-    from {{ ref('int_touchpoints') }} as t
-    inner join {{ ref('int_notes') }} as n on t.note_id = n.note_id
-    where {{ when_incremental('t.event_date') }}
+        event_date as report_date,
+        brand_id,
+        user_hash,
+        touch_kind,
+        link_partner
+    from {{ ref('int_brand_touchpoints') }}
+    where {{ when_incremental('event_date') }}
 ),
 
 content as (
@@ -54,18 +53,17 @@ partner_side as (
         count(distinct case when conversion_type = 'purchase' then user_hash end) as purchasers,
         count(distinct user_hash) as partner_users
     from {{ ref('int_conversions') }}
-    where {{ when_incremental('conversion_date') }} and conversion_type <> 'refund'
+    where {{ when_incremental('conversion_date') }} and is_conversion
     group by conversion_date, brand_id, partner
 ),
 
 programme as (
-    select distinct
-        r.report_date,
+    select
+        p.report_date,
         p.partner,
         p.sampling_ratio
-    from (select distinct report_date from content) as r
-    inner join {{ ref('callback_sampling_policy') }} as p
-        on r.report_date >= p.valid_from and (p.valid_to is null or r.report_date <= p.valid_to)
+    from {{ ref('int_partner_programme_days') }} as p
+    where p.report_date in (select r.report_date from content as r)
 ),
 
 cells as (
@@ -108,7 +106,7 @@ audience as (
             partner,
             user_hash
         from {{ ref('int_conversions') }}
-        where {{ when_incremental('conversion_date') }} and conversion_type <> 'refund'
+        where {{ when_incremental('conversion_date') }} and is_conversion
     ) as u
     group by report_date, brand_id, partner
 ),

@@ -1,3 +1,5 @@
+{{ config(meta={"window": {}}) }}
+-- Not windowed: the whole (small) list of acceptances is current on every run.
 select
     partner,
     cast(report_date as date) as report_date,

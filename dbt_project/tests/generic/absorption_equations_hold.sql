@@ -1,8 +1,8 @@
-{% test absorption_equations_hold(model, chain, date_column='conversion_date', tolerance=1e-9) %}
+{% test absorption_equations_hold(model, chain, tolerance=1e-9) %}
 -- The Markov solve is exact: on every rebuilt chain, each channel's conversion probability x_c
 -- satisfies x_c = P(c -> conversion) + sum_d P(c -> d) x_d, and P(conversion) = sum_c P(start -> c) x_c.
 with solved as (
-    select * from {{ rows_to_check(model, date_column) }} as t
+    select * from {{ model }}
 ),
 
 chain as (

@@ -1,10 +1,10 @@
-{% test callback_completeness(model, date_column='report_date') %}
+{% test callback_completeness(model) %}
 {#-
   The gate in front of the marts: no rebuilt partner-day may have status fail or
   no_delivery unless an operator accepted it. dbt skips every mart downstream of a failing
   test; Dagster shows it as the blocking check `callback_completeness` with its evidence.
 -#}
 select report_date, partner, status, clicked_users, visited_users, observed_coverage, expected_coverage, p_value_below
-from {{ rows_to_check(model, date_column) }} as t
+from {{ model }}
 where blocks_marts
 {% endtest %}

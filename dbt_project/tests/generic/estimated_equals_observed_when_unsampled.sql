@@ -1,7 +1,7 @@
-{% test estimated_equals_observed_when_unsampled(model, pairs, ratio='sampling_ratio', se=none, date_column=none, tolerance=0.005) %}
+{% test estimated_equals_observed_when_unsampled(model, pairs, ratio='sampling_ratio', se=none, tolerance=0.005) %}
 -- Where every user is called back (ratio 1) an estimate is the observation and has no error.
 select *
-from {{ rows_to_check(model, date_column) }} as t
+from {{ model }}
 where {{ ratio }} = 1
   and (
     {%- for observed, estimated in pairs %}

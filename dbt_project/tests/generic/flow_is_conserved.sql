@@ -1,12 +1,12 @@
-{% test flow_is_conserved(model, group_by, date_column=none) %}
+{% test flow_is_conserved(model, group_by) %}
 -- Journeys are whole: per group (e.g. date, conversion type, channel set), every channel state is
 -- entered as often as it is left, and as many journeys start as end in (conversion) or (null).
 with flows as (
     select {{ group_by | join(', ') }}, to_state as state, n_transitions as inflow, 0 as outflow
-    from {{ rows_to_check(model, date_column) }} as t
+    from {{ model }}
     union all
     select {{ group_by | join(', ') }}, from_state, 0, n_transitions
-    from {{ rows_to_check(model, date_column) }} as t
+    from {{ model }}
 ),
 
 balances as (

@@ -1,8 +1,8 @@
-{% test group_sum_equals(model, group_by, value, total, date_column=none, tolerance=1e-9) %}
+{% test group_sum_equals(model, group_by, value, total, tolerance=1e-9) %}
 -- Per group, the values add up to the group's total (e.g. Shapley values share out the grand
 -- coalition's worth: efficiency).
 select {{ group_by | join(', ') }}, sum({{ value }}) as value_sum, max({{ total }}) as total
-from {{ rows_to_check(model, date_column) }} as t
+from {{ model }}
 group by {{ group_by | join(', ') }}
 having abs(sum({{ value }}) - max({{ total }})) > {{ tolerance }}
 {% endtest %}

@@ -1,7 +1,7 @@
-{% test unique_combination(model, columns, date_column=none) %}
+{% test unique_combination(model, columns) %}
 -- No two rows share these columns.
 select {{ columns | join(', ') }}, count(*) as n
-from {{ rows_to_check(model, date_column) }} as t
+from {{ model }}
 group by {{ columns | join(', ') }}
 having count(*) > 1
 {% endtest %}

@@ -70,7 +70,7 @@ conversions as (
         conversion_id,
         conversion_date
     from {{ ref('int_conversions') }}
-    where conversion_type <> 'refund'
+    where is_conversion
         and {{ when_incremental('conversion_date', 'reattribute') }}
 ),
 

@@ -18,26 +18,30 @@
 -#}
 {%- set channels = attribution_channel_names() -%}
 {%- set k_channels = channels | length -%}
-{%- set training_days = var('data_driven_training_days') -%}
 {%- set factorials = [1] -%}
 {%- for i in range(1, k_channels + 1) -%}{%- do factorials.append(factorials[-1] * i) -%}{%- endfor -%}
 
-with {{ data_driven_training_ctes() }},
+with conversion_dates as (
+    -- every date and type with conversions has values (all 0 before any journey was resolved)
+    select distinct
+        conversion_date,
+        conversion_type
+    from {{ ref('int_conversions') }}
+    where is_conversion
+        and {{ when_incremental('conversion_date', 'reattribute') }}
+),
 
 channel_sets as (
     -- every journey has one (start) transition; the converted ones one -> (conversion)
     select
-        d.conversion_date,
-        d.conversion_type,
-        j.channel_set,
-        sum(case when j.from_state = '(start)' then j.n_transitions else 0 end) as journeys,
-        sum(case when j.to_state = '(conversion)' then j.n_transitions else 0 end) as converted_journeys
-    from conversion_dates as d
-    inner join journeys as j
-        on d.conversion_type = j.conversion_type
-            and d.conversion_date >= j.journey_date
-            and j.journey_date >= {{ add_days('d.conversion_date', -(training_days - 1)) }}
-    group by d.conversion_date, d.conversion_type, j.channel_set
+        conversion_date,
+        conversion_type,
+        channel_set,
+        sum(case when from_state = '(start)' then n_transitions else 0 end) as journeys,
+        sum(case when to_state = '(conversion)' then n_transitions else 0 end) as converted_journeys
+    from {{ ref('int_attribution_training_transitions') }}
+    where {{ when_incremental('conversion_date', 'reattribute') }}
+    group by conversion_date, conversion_type, channel_set
 ),
 
 coalitions as (

@@ -9,15 +9,14 @@
 
 with clicks as (
     select
-        t.event_date as report_date,
-        t.link_partner as partner,
-        t.user_hash,
-        n.brand_id,
-        t.touch_epoch
-    from {{ ref('int_touchpoints') }} as t
-    inner join {{ ref('int_notes') }} as n on t.note_id = n.note_id
-    where t.touch_kind = 'click'
-        and {{ when_incremental('t.event_date') }}
+        event_date as report_date,
+        link_partner as partner,
+        user_hash,
+        brand_id,
+        touch_epoch
+    from {{ ref('int_brand_touchpoints') }}
+    where touch_kind = 'click'
+        and {{ when_incremental('event_date') }}
 ),
 
 bounds as (

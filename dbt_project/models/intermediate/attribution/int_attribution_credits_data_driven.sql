@@ -19,7 +19,7 @@ with conversions as (
         conversion_date,
         conversion_type
     from {{ ref('int_conversions') }}
-    where conversion_type <> 'refund'
+    where is_conversion
         and {{ when_incremental('conversion_date', 'reattribute') }}
 ),
 

@@ -57,25 +57,18 @@ last_delivery as (
     select max(last_delivery_date) as last_delivery_date from {{ ref('int_reprocessing_dates') }}
 ),
 
-channelled_touches as (
+touches as (
     -- the channel is derived on the touch's own columns (the note has a link_partner too)
     select
-        user_hash,
-        note_id,
-        event_id,
-        touch_epoch,
-        event_date,
+        t.user_hash,
+        t.brand_id,
+        t.event_id,
+        t.touch_epoch,
         {{ attribution_channel() }} as channel
-    from {{ ref('int_touchpoints') }}
-    where {{ in_training_sample('user_key') }}
-),
-
-touches as (
-    select t.user_hash, n.brand_id, t.event_id, t.touch_epoch, t.channel
-    from channelled_touches as t
-    inner join {{ ref('int_notes') }} as n on t.note_id = n.note_id
+    from {{ ref('int_brand_touchpoints') }} as t
     cross join bounds as b
-    where t.event_date <= b.last_date
+    where {{ in_training_sample('t.user_key') }}
+      and t.event_date <= b.last_date
       {%- if is_incremental() %}
       and t.event_date >= b.first_date
       {%- endif %}
@@ -85,7 +78,7 @@ conversions as (
     select c.user_hash, c.brand_id, c.conversion_type, c.conversion_epoch
     from {{ ref('int_conversions') }} as c
     cross join bounds as b
-    where c.conversion_type <> 'refund'
+    where c.is_conversion
       and {{ in_training_sample('c.user_key') }}
       and c.conversion_date <= b.last_date
       {%- if is_incremental() %}

@@ -17,7 +17,7 @@ with conversions as (
         user_hash,
         brand_id
     from {{ ref('int_conversions') }}
-    where conversion_type <> 'refund'
+    where is_conversion
         and {{ when_incremental('conversion_date', 'reattribute') }}
 ),
 
@@ -38,10 +38,9 @@ touches as (
         t.link_surface,
         t.touch_time,
         t.touch_epoch,
-        n.brand_id,
-        n.creator_id
-    from {{ ref('int_touchpoints') }} as t
-    inner join {{ ref('int_notes') }} as n on t.note_id = n.note_id
+        t.brand_id,
+        t.creator_id
+    from {{ ref('int_brand_touchpoints') }} as t
     cross join bounds as b
     where t.touch_epoch >= b.lo and t.touch_epoch <= b.hi
 ),

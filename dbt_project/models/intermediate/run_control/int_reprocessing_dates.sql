@@ -28,19 +28,15 @@ touch_days as (
 ),
 
 conversion_days as (
-    {%- for partner in var('partners') %}
-        select distinct event_date from {{ ref('stg_' ~ partner ~ '__callbacks') }}
-        where {{ in_delivery_window() }}
-        {%- if not loop.last %} union all{% endif %}
-    {%- endfor %}
+    select distinct event_date
+    from {{ ref('stg_partners__callbacks') }}
+    where {{ in_delivery_window() }}
 ),
 
 delivery_days as (
-    {%- for partner in var('partners') %}
-        select delivery_date from {{ ref('stg_' ~ partner ~ '__deliveries') }}
-        where {{ in_delivery_window() }}
-        {%- if not loop.last %} union all{% endif %}
-    {%- endfor %}
+    select distinct delivery_date
+    from {{ ref('stg_partners__deliveries') }}
+    where {{ in_delivery_window() }}
 ),
 
 spend_days as (

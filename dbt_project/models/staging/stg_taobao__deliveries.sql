@@ -1,1 +1,0 @@
-{{ stg_partner_deliveries('taobao') }}
