@@ -66,7 +66,7 @@ def main() -> None:
 def generate(out, start, days, seed, scale, events_per_day, users, drop_delivery, lose_callbacks, truncate,
              bad_manifest_ratio, duplicate_share, late_share, max_late_days, malformed, landing_rate,
              no_sampling, no_gzip, burn_in_days, quiet):
-    """Write a synthetic landing zone (per SPEC.md) with ground truth in OUT/_ground_truth."""
+    """Write a synthetic landing zone (per docs/contract.md) with ground truth in OUT/_ground_truth."""
     from dataclasses import replace
 
     from redcat.generate import Faults, GeneratorOptions, Scale, generate as run_generator

@@ -94,7 +94,7 @@ def _arms(table: SourceTable) -> list[tuple[str, str, str]]:
             col, t = ident(f.name), _t(f)
             arms.append((f"({col} <> '' AND {t} IS NULL)", contract.INVALID_VALUE, f"'{f.name} ' || {col} || ' is not a number'"))
             arms.append((f"({t} < 0)", contract.NEGATIVE_AMOUNT, f"'{f.name} ' || {col} || ' is negative'"))
-            if table.table == "callbacks":  # SPEC: gmv_cny is a positive amount
+            if table.table == "callbacks":  # contract: gmv_cny is a positive amount
                 arms.append((f"({t} = 0)", contract.INVALID_VALUE, f"'{f.name} is 0; a purchase or refund amount must be positive'"))
     if any(f.name == "user_key" for f in table.fields):  # 5. formats
         arms.append((f"(length(user_key) <> {HEX_KEY_LENGTH} OR try(unhex(user_key)) IS NULL)", contract.INVALID_VALUE,
