@@ -25,7 +25,6 @@ from redcat import contract, reference
 from redcat.contract import SourceTable
 from redcat.ingest.loader import (
     DELIVERIES_TABLE,
-    KEPT,
     LOADED,
     NO_DELIVERY,
     NOT_IN_PROGRAMME,
@@ -33,6 +32,7 @@ from redcat.ingest.loader import (
     Loader,
     LoadResult,
 )
+from redcat.ingest.balance import ledger_balance_problem
 from redcat.ingest.quality import QUARANTINE_WARN_SHARE, volume_verdict
 from orchestration.partitions import daily_partitions
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
@@ -195,7 +195,7 @@ def _evaluate_checks(table: SourceTable, key: dg.AssetKey, loader: Loader, resul
     yield _result(key, "manifest_control_totals", manifest_failures,
                   f"{sum(r.status == LOADED for r in results)} file(s) match their manifests")
 
-    balance_failures = [f"{where(r)}: {m}" for r in results if (m := _balance_problem(loader, table, r))]
+    balance_failures = [f"{where(r)}: {m}" for r in results if (m := ledger_balance_problem(loader.con, table, r))]
     yield _result(key, "ledger_balance", balance_failures,
                   "loaded + quarantined + duplicates = declared for every loaded file, and the raw files agree")
 
@@ -234,33 +234,6 @@ def _sum_reasons(results: list[LoadResult]) -> dict[str, int]:
         for reason, n in r.quarantine_by_reason.items():
             out[reason] = out.get(reason, 0) + n
     return out
-
-
-def _balance_problem(loader: Loader, table: SourceTable, res: LoadResult) -> str | None:
-    """Recompute the balance from what was committed: the ledger row and the Parquet file on disk."""
-    if res.status in (REJECTED, KEPT):
-        return None
-    row = loader.con.execute(
-        """SELECT l.rows_declared, l.rows_loaded, l.rows_quarantined, l.rows_duplicate, l.status, p.path, p.rows,
-                  (SELECT count(*) FROM ops.quarantine q WHERE q.source = l.source AND q.table_name = l.table_name
-                     AND q.delivery_date = l.delivery_date)
-           FROM ops.load_ledger_current l
-           JOIN ops.raw_partitions p USING (source, table_name, delivery_date)
-           WHERE l.source = ? AND l.table_name = ? AND l.delivery_date = ?""",
-        [table.source, table.table, res.delivery_date],
-    ).fetchone()
-    if row is None:
-        return "no committed ledger row or raw partition; re-run this partition"
-    declared, loaded, quarantined, duplicate, status, path, raw_rows, quarantine_rows = row
-    on_disk = loader.con.execute(f"SELECT count(*) FROM read_parquet('{path}')").fetchone()[0]
-    if status == LOADED and loaded + quarantined + duplicate != declared:
-        return f"loaded {loaded} + quarantined {quarantined} + duplicates {duplicate} != declared {declared}"
-    if on_disk != loaded or raw_rows != loaded:
-        return (f"{path} holds {on_disk} rows but the ledger says {loaded} were loaded; a write was interrupted? "
-                "Re-run this partition.")
-    if quarantine_rows != quarantined:
-        return f"ops.quarantine holds {quarantine_rows} lines but the ledger says {quarantined}; re-run this partition."
-    return None
 
 
 ingestion_assets = [build_ingestion_asset(t) for t in contract.ALL_TABLES]

@@ -15,7 +15,7 @@ import pytest
 from warehouse import mart_snapshot
 
 from conftest import START, settings_for
-from redcat.runner import run
+from orchestration.runner import run
 from redcat.serving import TABLES, current_manifest
 
 READER = r"""
