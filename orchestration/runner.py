@@ -89,6 +89,10 @@ def run(settings: Settings, start: dt.date, end: dt.date, console: Console | Non
     outcome = RunOutcome(start, end, result.run_id, result.success, log_path=str(log_path),
                          dagster_home=str(settings.dagster_home))
     for ev in result.get_asset_check_evaluations():
+        if ev.partition is not None:  # one delivery date's evaluation: the step's result follows
+            outcome.partition_checks.append(CheckOutcome(ev.asset_key.to_user_string(), ev.check_name, ev.passed,
+                                                         ev.severity.value, ev.description or "", partition=ev.partition))
+            continue
         outcome.checks.append(CheckOutcome(ev.asset_key.to_user_string(), ev.check_name, ev.passed,
                                            ev.severity.value, ev.description or _describe_dbt_test(ev, log_path),
                                            {k: getattr(v, "value", v) for k, v in ev.metadata.items()},

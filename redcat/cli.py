@@ -1,8 +1,8 @@
 """The `redcat` command line. Exit codes: 0 ok, 1 a blocking check failed, 2 bad usage or input.
 
 The commands that need no Dagster live here; `run`, `demo` and `republish` execute the Dagster
-job and are added by orchestration/cli.py, the installed `redcat` entry point (imports go one
-way: orchestration uses redcat, never the reverse)."""
+job and are added by the Dagster code location's cli module, the installed `redcat` entry point (imports go one
+way: the code location uses redcat, never the reverse)."""
 
 from __future__ import annotations
 
@@ -199,6 +199,29 @@ def report(warehouse, serving, out, partner, model):
     except ReportProblem as e:
         raise UsageProblem(str(e)) from None
     out_console.print(f"Report: {path}")
+
+
+@main.command()
+@click.option("--warehouse", type=click.Path(path_type=Path), help="Warehouse DuckDB file [REDCAT_WAREHOUSE].")
+def republish(warehouse):
+    """Publish every date of the marts again (new Parquet folder and serving file), e.g. after an
+    analyst rebuilt a mart with `dbt build --full-refresh --select <mart>+`: a new column then
+    reaches the serving file on every date, not only the dates the next run rebuilds."""
+    import duckdb
+
+    from redcat.config import Settings
+    from redcat.serving import publish
+
+    settings = Settings.from_env(warehouse=warehouse)
+    if not settings.warehouse.exists():
+        raise UsageProblem(f"no warehouse at {settings.warehouse}; run `redcat run` first or pass --warehouse")
+    try:
+        pub = publish(settings, all_dates=True)
+    except duckdb.IOException as e:
+        raise UsageProblem(f"{settings.warehouse} is being written (a run holds it): {e}. Try again when the run "
+                           "has finished.") from None
+    out_console.print(f"Published {len(pub.dates_exported)} report dates: {settings.serving}, "
+                      f"{settings.export_dir / pub.folder} (publication {pub.id}).")
 
 
 def _source_day(text: str):

@@ -1,4 +1,4 @@
-"""The landing-zone contract (see SPEC.md), as data.
+"""The landing-zone contract (docs/contract.md), as data.
 
 Ingestion validates against these definitions and the generator's fault injection
 breaks them on purpose, so both read the same field lists, enums and keys.

@@ -52,7 +52,7 @@ def _marts_last_date(settings: Settings) -> dt.date | None:
 
 
 def run_demo(run: Callable[..., RunOutcome], settings: Settings | None = None) -> int:
-    """`run` materialises delivery dates (orchestration.runner.run, which `redcat demo` passes)."""
+    """`run` materialises delivery dates (the code location's runner, which `redcat demo` passes)."""
     settings = settings or Settings.from_env()
     landing = settings.landing_dir
     before = INCIDENT.day - dt.timedelta(days=1)

@@ -1,6 +1,6 @@
 """What a run of the daily job came to: its checks, failed steps, timings and row counts.
 
-Filled in by the Dagster side (orchestration/runner.py) and printed by redcat/summary.py; plain
+Filled in by the Dagster code location's runner and printed by redcat/summary.py; plain
 data, so nothing here depends on Dagster."""
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ class RunOutcome:
     end: dt.date
     run_id: str
     success: bool
-    checks: list[CheckOutcome] = field(default_factory=list)
+    checks: list[CheckOutcome] = field(default_factory=list)  # one per check and step (these block)
+    partition_checks: list[CheckOutcome] = field(default_factory=list)  # the same checks per delivery date
     step_failures: list[str] = field(default_factory=list)
     skipped_steps: list[str] = field(default_factory=list)
     log_path: str | None = None

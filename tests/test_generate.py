@@ -20,7 +20,7 @@ ISO_WITH_OFFSET = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 CONTENT_TYPES = {"read", "like", "collect", "comment", "share", "link_click"}
 CALLBACK_TYPES = {"search", "store_visit", "add_to_cart", "purchase", "refund"}
-POLICY = {  # SPEC.md reference ratios
+POLICY = {  # docs/contract.md reference ratios
     "taobao": [(dt.date(2024, 2, 1), dt.date(2024, 6, 30), "v2", 0.5), (dt.date(2024, 7, 1), None, "v3", 1.0)],
     "jd": [(dt.date(2025, 5, 12), None, "v1", 1.0)],
 }

@@ -93,6 +93,17 @@ def test_a_redcat_run_is_recorded_in_the_persistent_instance(clean_built):
         materialised = instance.get_materialized_partitions(mart)
         assert {(dt.date(2024, 6, 24) + dt.timedelta(days=i)).isoformat() for i in range(16)} <= materialised
         # the one-writer pool is configured on this instance, so it holds for redcat run and `make ui` alike
+        # checks recorded per partition: one evaluation per delivery date, and typed completeness evidence
+        evaluations = [e.dagster_event.event_specific_data for e in instance.all_logs(
+            outcome.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)]
+        balance = {e.partition for e in evaluations
+                   if e.check_name == "ledger_balance" and e.asset_key == dg.AssetKey(["taobao", "callbacks"])}
+        assert {(dt.date(2024, 6, 24) + dt.timedelta(days=i)).isoformat() for i in range(16)} < balance | {None}
+        completeness = [e for e in evaluations if e.check_name == "callback_completeness" and e.partition]
+        assert len(completeness) >= 15 and all(e.passed for e in completeness)
+        assert isinstance(completeness[0].metadata["taobao_observed_coverage"], dg.FloatMetadataValue)
+        assert isinstance(completeness[0].metadata["partner_days"], dg.TableMetadataValue)
+        assert outcome.partition_checks and not any(c.partition is None for c in outcome.partition_checks)
         pool = instance.event_log_storage.get_concurrency_info(WAREHOUSE_POOL)
         assert pool.slot_count == 1 and not pool.claimed_slots, "one writer, and the slot is free after the run"
     finally:

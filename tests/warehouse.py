@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import duckdb
 
-# SPEC.md: the mart contract (more columns may be added).
+# docs/contract.md: the mart contract (more columns may be added).
 CONTRACT = {
     "fct_attribution": ["conversion_date", "partner", "callback_id", "order_id", "conversion_type", "brand_id",
                         "attribution_model", "note_id", "creator_id", "touch_time", "is_click_through", "credit",

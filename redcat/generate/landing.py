@@ -1,4 +1,4 @@
-"""Writes one delivery day into the landing zone, per the contract in SPEC.md.
+"""Writes one delivery day into the landing zone, per the contract in docs/contract.md.
 
 DuckDB renders the JSON lines (fast and exact); malformed lines chosen by the fault
 plan are spliced in at known positions; gzip runs on both cores as a multi-member

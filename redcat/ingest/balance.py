@@ -2,7 +2,7 @@
 
 loaded + quarantined + duplicates must equal the declared rows, the raw Parquet file must hold
 exactly the loaded rows, and ops.quarantine exactly the quarantined lines. The ingestion assets
-report it as the blocking check `ledger_balance` (orchestration/ingestion.py)."""
+report it as the blocking check `ledger_balance`."""
 
 from __future__ import annotations
 

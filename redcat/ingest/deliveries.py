@@ -1,6 +1,6 @@
 """Stale deliveries: delivery dates whose landing zone differs from what the load ledger says
 was loaded (a dump that arrived late, a re-delivered file, a date never loaded). The
-late-delivery sensor (orchestration/automation.py) runs these dates again."""
+late-delivery sensor of the Dagster code location runs these dates again."""
 
 from __future__ import annotations
 
