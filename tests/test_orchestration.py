@@ -113,3 +113,16 @@ def test_a_redcat_run_is_recorded_in_the_persistent_instance(clean_built):
     text = log.read_text()
     assert "Running with dbt=" in text or "Completed successfully" in text or "OK created" in text, text[:2000]
     assert "== Dagster events ==" in text and "STEP_SUCCESS redcat_dbt" in text
+
+
+def test_imports_go_one_way():
+    """orchestration/ uses redcat/, never the reverse: no module of redcat imports the code location."""
+    import re
+    from pathlib import Path
+
+    import redcat
+
+    offenders = [f"{p}:{n}" for p in Path(redcat.__file__).parent.rglob("*.py")
+                 for n, line in enumerate(p.read_text().splitlines(), 1)
+                 if re.match(r"\s*(from|import)\s+orchestration\b", line)]
+    assert not offenders, offenders
