@@ -44,8 +44,6 @@ docs: $(STAMP)
 		$$( [ -f "$${REDCAT_WAREHOUSE:-../data/warehouse.duckdb}" ] || echo --empty-catalog )
 	@echo "dbt docs: build/dbt-docs/static_index.html"
 
-# Dagster UI on the code location, with the instance in data/dagster (pools: one warehouse writer).
-DAGSTER_HOME ?= $(CURDIR)/data/dagster
 # Production-scale benchmark (about 25 minutes): benchmarks/results/latest.{json,md}
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py
@@ -53,9 +51,11 @@ bench: $(STAMP)
 report: $(STAMP)
 	$(BIN)/redcat report
 
+# Dagster UI (webserver + daemon: schedule and sensors) on the code location, with the instance
+# `redcat run` records into: REDCAT_DAGSTER_HOME, default <warehouse dir>/dagster (pool: one warehouse writer).
 ui: $(STAMP)
-	@mkdir -p $(DAGSTER_HOME) && cp orchestration/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
-	PATH=$(CURDIR)/$(BIN):$$PATH DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/dagster dev -m orchestration.definitions
+	@home=$$($(BIN)/python -m orchestration.instance) && echo "Dagster instance: $$home" && \
+	  PATH=$(CURDIR)/$(BIN):$$PATH DAGSTER_HOME=$$home $(BIN)/dagster dev -m orchestration.definitions
 
 # The whole dbt project on Spark: dbt-spark's session method, a local[2] PySpark inside dbt (Java 17),
 # reading the raw layer ingestion wrote (REDCAT_RAW_DIR, default data/raw, e.g. after make demo).

@@ -34,7 +34,7 @@ import duckdb
 from redcat import acceptances
 from redcat.config import Settings
 from redcat.generate import Faults, GeneratorOptions, Scale, generate
-from redcat.runner import run
+from orchestration.runner import run
 
 ROOT = Path(__file__).resolve().parent
 DAY = dt.date(2024, 7, 15)

@@ -27,7 +27,7 @@ import duckdb
 
 from redcat.config import Settings
 from redcat.generate import Faults, GeneratorOptions, Scale, generate
-from redcat.runner import run
+from orchestration.runner import run
 
 START = dt.date(2024, 6, 24)
 DAYS = 16

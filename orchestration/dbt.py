@@ -135,7 +135,10 @@ def redcat_dbt(context: dg.AssetExecutionContext) -> Iterator:
             yield event
     yield from _with_table_metadata(outputs, context, settings)
     for event in held:
-        yield _with_evidence(event, settings, context.run.run_id)
+        checked = _with_evidence(event, settings, context.run.run_id)
+        for evaluation in _completeness_by_partition(checked, settings, set(context.partition_keys)):
+            context.log_event(evaluation)
+        yield checked
     failed_nodes = _failed_nodes(invocation)
     if failed_nodes:
         raise dg.Failure(
@@ -145,11 +148,55 @@ def redcat_dbt(context: dg.AssetExecutionContext) -> Iterator:
         )
 
 
+EVIDENCE_COLUMNS = {  # column -> Dagster table type, for the partner-day evidence table
+    "report_date": "string", "partner": "string", "clicked_users": "int", "visited_users": "int",
+    "observed_coverage": "float", "expected_coverage": "float", "ci_low": "float", "ci_high": "float",
+    "p_value_below": "float", "status": "string", "accepted_by": "string",
+}
+COVERAGE_FLOATS = ("observed_coverage", "expected_coverage", "ci_low", "ci_high", "p_value_below", "p_value_above")
+
+
+def _evidence_table(rows: list[dict]) -> dg.MetadataValue:
+    records = [dg.TableRecord({c: (str(r[c]) if t == "string" and r[c] is not None else
+                                   float(r[c]) if t == "float" and r[c] is not None else r[c])
+                               for c, t in EVIDENCE_COLUMNS.items()}) for r in rows]
+    return dg.MetadataValue.table(records, schema=dg.TableSchema(
+        columns=[dg.TableColumn(c, t) for c, t in EVIDENCE_COLUMNS.items()]))
+
+
+def _completeness_by_partition(checked: dg.AssetCheckResult, settings, partitions: set[str]) -> list:
+    """The completeness check once per report date that is a partition of this run: passed when no
+    partner-day of that date blocks, with each partner's coverage and p-value as floats (Dagster
+    charts them over the partitions) and the evidence rows as a table."""
+    from redcat.completeness import explain, read_rows
+
+    by_day: dict[str, list[dict]] = {}
+    for row in read_rows(settings.warehouse):
+        by_day.setdefault(row["report_date"].isoformat(), []).append(row)
+    out = []
+    for day in sorted(set(by_day) & partitions):
+        rows = by_day[day]
+        metadata: dict = {"partner_days": _evidence_table(rows)}
+        for r in rows:
+            for column in COVERAGE_FLOATS:
+                if r[column] is not None:
+                    metadata[f"{r['partner']}_{column}"] = dg.MetadataValue.float(float(r[column]))
+        out.append(dg.AssetCheckEvaluation(
+            asset_key=checked.asset_key, check_name=checked.check_name, partition=day, severity=checked.severity,
+            passed=not any(r["blocks_marts"] for r in rows), metadata=metadata,
+            description=" ".join(explain(r) for r in rows)))
+    return out
+
+
 def _with_evidence(event: dg.AssetCheckResult, settings, run_id: str) -> dg.AssetCheckResult:
     evidence = completeness_evidence(settings.warehouse)
     log_evaluation(settings.warehouse, evidence.rows, run_id)
-    metadata = {**event.metadata, **evidence.metadata}
-    metadata["partner_days"] = dg.MetadataValue.md(evidence.metadata["partner_days"]) if evidence.rows else ""
+    metadata = {**event.metadata, **{k: v for k, v in evidence.metadata.items() if k != "partner_days"}}
+    for column in COVERAGE_FLOATS:  # one partner-day: its figures as floats
+        if isinstance(metadata.get(column), (int, float)):
+            metadata[column] = dg.MetadataValue.float(float(metadata[column]))
+    if evidence.rows:
+        metadata["partner_days"] = _evidence_table(evidence.rows)
     return dg.AssetCheckResult(
         asset_key=event.asset_key,
         check_name=event.check_name,

@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from orchestration.alerts import alert_on_check_failure, alert_on_run_failure
 from orchestration.automation import build_daily_schedule, late_delivery_sensor
 from orchestration.dbt import dbt_resource, redcat_dbt
 from orchestration.ingestion import ingestion_assets
@@ -27,6 +28,6 @@ defs = dg.Definitions(
     assets=[*ingestion_assets, redcat_dbt, publication, operator_acceptances],
     jobs=[daily_job],
     schedules=[build_daily_schedule(daily_job)],
-    sensors=[late_delivery_sensor],
+    sensors=[late_delivery_sensor, alert_on_run_failure, alert_on_check_failure],
     resources={"warehouse": WarehouseResource(), "progress": progress_resource, "dbt": dbt_resource},
 )

@@ -25,7 +25,6 @@ from redcat import contract, reference
 from redcat.contract import SourceTable
 from redcat.ingest.loader import (
     DELIVERIES_TABLE,
-    KEPT,
     LOADED,
     NO_DELIVERY,
     NOT_IN_PROGRAMME,
@@ -33,6 +32,7 @@ from redcat.ingest.loader import (
     Loader,
     LoadResult,
 )
+from redcat.ingest.balance import ledger_balance_problem
 from redcat.ingest.quality import QUARANTINE_WARN_SHARE, volume_verdict
 from orchestration.partitions import daily_partitions
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
@@ -144,7 +144,11 @@ def build_ingestion_asset(table: SourceTable) -> dg.AssetsDefinition:
         if _is_partner(table):
             yield dg.MaterializeResult(asset_key=dg.AssetKey([table.source, DELIVERIES_TABLE]),
                                        metadata={"statuses": dg.MetadataValue.json({r.delivery_date: r.status for r in results})})
-        yield from checks
+        for event in checks:
+            if isinstance(event, dg.AssetCheckEvaluation):
+                context.log_event(event)  # one per delivery date, recorded with its partition
+            else:
+                yield event
 
     return ingest
 
@@ -173,58 +177,73 @@ def _metadata(results: list[LoadResult]) -> dict:
     return meta
 
 
-def _result(key, name, failures: list[str], passed_note: str, *, severity=dg.AssetCheckSeverity.ERROR,
-            metadata: dict | None = None) -> dg.AssetCheckResult:
+def _checked(days: list[str], key, name, failures: list[tuple[str, str]], passed_note: str, *,
+             severity=dg.AssetCheckSeverity.ERROR, metadata: dict | None = None) -> list:
+    """One AssetCheckEvaluation per delivery date (so a partition's check history in the UI is its
+    own, and a failed range marks only the dates that failed), then the step's AssetCheckResult."""
+    by_day: dict[str, list[str]] = {}
+    for day, text in failures:
+        by_day.setdefault(day, []).append(text)
+    per_partition = [dg.AssetCheckEvaluation(
+        asset_key=key, check_name=name, passed=day not in by_day, severity=severity, partition=day,
+        description="; ".join(by_day[day]) if day in by_day else passed_note,
+        metadata={"failures": len(by_day.get(day, []))}) for day in days]
+    texts = [text for _, text in failures]
     meta = dict(metadata or {})
-    if failures:
-        meta["failures"] = dg.MetadataValue.md("\n".join(f"- {f}" for f in failures))
-    return dg.AssetCheckResult(
-        asset_key=key, check_name=name, passed=not failures, severity=severity, metadata=meta,
-        description=(failures[0] if len(failures) == 1 else f"{len(failures)} partitions failed; first: {failures[0]}")
-        if failures else passed_note,
-    )
+    meta["failed_partitions"] = dg.MetadataValue.int(len(by_day))
+    if texts:
+        meta["failures"] = dg.MetadataValue.md("\n".join(f"- {f}" for f in texts))
+    return [*per_partition, dg.AssetCheckResult(
+        asset_key=key, check_name=name, passed=not texts, severity=severity, metadata=meta,
+        description=(texts[0] if len(texts) == 1 else f"{len(by_day)} partitions failed; first: {texts[0]}")
+        if texts else passed_note,
+    )]
 
 
 def _evaluate_checks(table: SourceTable, key: dg.AssetKey, loader: Loader, results: list[LoadResult]) -> Iterator:
+    """Each check's overall result (which blocks downstream when it fails), after one evaluation
+    per delivery date (`_per_partition`): failures are (delivery date, what) pairs."""
     partner = _is_partner(table)
+    days = [r.delivery_date for r in results]
+    _result = lambda *a, **kw: _checked(days, *a, **kw)  # noqa: E731
     where = lambda r: f"{table.source}/{table.table} dt={r.delivery_date}"
 
-    manifest_failures = [f"{where(r)}: {r.message}" for r in results
+    manifest_failures = [(r.delivery_date, f"{where(r)}: {r.message}") for r in results
                          if (r.status == REJECTED and r.rejected_by in ("manifest", "contract"))
                          or (not partner and r.status == NO_DELIVERY)]
-    yield _result(key, "manifest_control_totals", manifest_failures,
+    yield from _result(key, "manifest_control_totals", manifest_failures,
                   f"{sum(r.status == LOADED for r in results)} file(s) match their manifests")
 
-    balance_failures = [f"{where(r)}: {m}" for r in results if (m := _balance_problem(loader, table, r))]
-    yield _result(key, "ledger_balance", balance_failures,
+    balance_failures = [(r.delivery_date, f"{where(r)}: {m}") for r in results if (m := ledger_balance_problem(loader.con, table, r))]
+    yield from _result(key, "ledger_balance", balance_failures,
                   "loaded + quarantined + duplicates = declared for every loaded file, and the raw files agree")
 
-    heavy = [f"{where(r)}: {r.rows_quarantined:,} of {r.rows_declared:,} lines quarantined ({r.quarantine_by_reason}); "
-             "see ops.quarantine for the lines and reasons" for r in results
+    heavy = [(r.delivery_date, f"{where(r)}: {r.rows_quarantined:,} of {r.rows_declared:,} lines quarantined "
+             f"({r.quarantine_by_reason}); see ops.quarantine for the lines and reasons") for r in results
              if r.status == LOADED and r.rows_declared and r.rows_quarantined / r.rows_declared > QUARANTINE_WARN_SHARE]
-    yield _result(key, "quarantine_rate", heavy, "quarantined lines below 1 % of every file",
+    yield from _result(key, "quarantine_rate", heavy, "quarantined lines below 1 % of every file",
                   severity=dg.AssetCheckSeverity.WARN,
                   metadata={"quarantined": sum(r.rows_quarantined for r in results),
                             "by_reason": dg.MetadataValue.json(_sum_reasons(results))})
 
     verdicts = [volume_verdict(loader.con, table.source, table.table, dt.date.fromisoformat(r.delivery_date))
                 for r in results if r.status == LOADED]
-    yield _result(key, "volume_vs_trailing_median", [v.message for v in verdicts if not v.ok],
+    yield from _result(key, "volume_vs_trailing_median", [(v.day, v.message) for v in verdicts if not v.ok],
                   "; ".join(v.message for v in verdicts[-3:]) or "nothing loaded", severity=dg.AssetCheckSeverity.WARN,
                   metadata={"days": dg.MetadataValue.json([v.__dict__ for v in verdicts])})
 
     if partner:
-        policy_failures = [f"{where(r)}: {r.message}" for r in results if r.status == REJECTED and r.rejected_by == "policy"]
-        yield _result(key, "sampling_ratio_matches_policy", policy_failures,
+        policy_failures = [(r.delivery_date, f"{where(r)}: {r.message}") for r in results if r.status == REJECTED and r.rejected_by == "policy"]
+        yield from _result(key, "sampling_ratio_matches_policy", policy_failures,
                       "every manifest's programme and ratio match the policy seed")
-        missing = [f"{where(r)}: {r.message}" for r in results if r.status == NO_DELIVERY]
-        yield _result(key, "delivery_arrived", missing, "every programme day's dump arrived",
+        missing = [(r.delivery_date, f"{where(r)}: {r.message}") for r in results if r.status == NO_DELIVERY]
+        yield from _result(key, "delivery_arrived", missing, "every programme day's dump arrived",
                       severity=dg.AssetCheckSeverity.WARN,
                       metadata={"not_in_programme": sum(r.status == NOT_IN_PROGRAMME for r in results)})
     if table.dedup == "first":
-        conflicts = [f"{where(r)}: {r.later_conflicts:,} of its keys are also in later partitions; re-run the later "
-                     "delivery dates so the first delivery wins" for r in results if r.later_conflicts]
-        yield _result(key, "no_later_duplicates", conflicts, "no key of these deliveries appears in later partitions",
+        conflicts = [(r.delivery_date, f"{where(r)}: {r.later_conflicts:,} of its keys are also in later partitions; re-run "
+                     "the later delivery dates so the first delivery wins") for r in results if r.later_conflicts]
+        yield from _result(key, "no_later_duplicates", conflicts, "no key of these deliveries appears in later partitions",
                       severity=dg.AssetCheckSeverity.WARN)
 
 
@@ -234,33 +253,6 @@ def _sum_reasons(results: list[LoadResult]) -> dict[str, int]:
         for reason, n in r.quarantine_by_reason.items():
             out[reason] = out.get(reason, 0) + n
     return out
-
-
-def _balance_problem(loader: Loader, table: SourceTable, res: LoadResult) -> str | None:
-    """Recompute the balance from what was committed: the ledger row and the Parquet file on disk."""
-    if res.status in (REJECTED, KEPT):
-        return None
-    row = loader.con.execute(
-        """SELECT l.rows_declared, l.rows_loaded, l.rows_quarantined, l.rows_duplicate, l.status, p.path, p.rows,
-                  (SELECT count(*) FROM ops.quarantine q WHERE q.source = l.source AND q.table_name = l.table_name
-                     AND q.delivery_date = l.delivery_date)
-           FROM ops.load_ledger_current l
-           JOIN ops.raw_partitions p USING (source, table_name, delivery_date)
-           WHERE l.source = ? AND l.table_name = ? AND l.delivery_date = ?""",
-        [table.source, table.table, res.delivery_date],
-    ).fetchone()
-    if row is None:
-        return "no committed ledger row or raw partition; re-run this partition"
-    declared, loaded, quarantined, duplicate, status, path, raw_rows, quarantine_rows = row
-    on_disk = loader.con.execute(f"SELECT count(*) FROM read_parquet('{path}')").fetchone()[0]
-    if status == LOADED and loaded + quarantined + duplicate != declared:
-        return f"loaded {loaded} + quarantined {quarantined} + duplicates {duplicate} != declared {declared}"
-    if on_disk != loaded or raw_rows != loaded:
-        return (f"{path} holds {on_disk} rows but the ledger says {loaded} were loaded; a write was interrupted? "
-                "Re-run this partition.")
-    if quarantine_rows != quarantined:
-        return f"ops.quarantine holds {quarantine_rows} lines but the ledger says {quarantined}; re-run this partition."
-    return None
 
 
 ingestion_assets = [build_ingestion_asset(t) for t in contract.ALL_TABLES]

@@ -26,8 +26,9 @@ warnings.filterwarnings("ignore", category=dg.BetaWarning, message=".*backfill_p
     pool=WAREHOUSE_POOL,
     kinds={"duckdb", "parquet"},
     owners=["team:data-engineering"],
-    description="The marts and bi views as date-partitioned Parquet and a DuckDB serving file that BI tools read "
-                "(data/serving.duckdb, data/export): published atomically after every successful run.",
+    description="The marts and bi views as one Parquet folder per publication (data/export/<schema>/<table> is the "
+                "current one) and a self-contained DuckDB serving file (data/serving.duckdb) that BI tools read: "
+                "published atomically after every successful run (docs/bi.md).",
     check_specs=[dg.AssetCheckSpec("serving_matches_marts", asset=PUBLICATION, blocking=True,
                                    description="Every exported date has exactly the warehouse's rows in the serving file.")],
 )

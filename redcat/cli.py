@@ -1,4 +1,8 @@
-"""The `redcat` command line. Exit codes: 0 ok, 1 a blocking check failed, 2 bad usage or input."""
+"""The `redcat` command line. Exit codes: 0 ok, 1 a blocking check failed, 2 bad usage or input.
+
+The commands that need no Dagster live here; `run`, `demo` and `republish` execute the Dagster
+job and are added by the Dagster code location's cli module, the installed `redcat` entry point (imports go one
+way: the code location uses redcat, never the reverse)."""
 
 from __future__ import annotations
 
@@ -66,7 +70,7 @@ def main() -> None:
 def generate(out, start, days, seed, scale, events_per_day, users, drop_delivery, lose_callbacks, truncate,
              bad_manifest_ratio, duplicate_share, late_share, max_late_days, malformed, landing_rate,
              no_sampling, no_gzip, burn_in_days, quiet):
-    """Write a synthetic landing zone (per docs/contract.md) with ground truth in OUT/_ground_truth."""
+    """Write a synthetic landing zone (the contract in docs/contract.md) with ground truth in OUT/_ground_truth."""
     from dataclasses import replace
 
     from redcat.generate import Faults, GeneratorOptions, Scale, generate as run_generator
@@ -113,32 +117,6 @@ def generate(out, start, days, seed, scale, events_per_day, users, drop_delivery
         from redcat.summary import print_generation
 
         print_generation(summary, out, elapsed, out_console)
-
-
-@main.command("run")
-@click.option("--from", "start", callback=_date, required=True, help="First delivery date, YYYY-MM-DD (Asia/Shanghai).")
-@click.option("--to", "end", callback=_date, required=True, help="Last delivery date, inclusive.")
-@click.option("--landing", type=click.Path(path_type=Path), help="Landing directory [REDCAT_LANDING_DIR, data/landing].")
-@click.option("--warehouse", type=click.Path(path_type=Path), help="Warehouse DuckDB file [REDCAT_WAREHOUSE, data/warehouse.duckdb].")
-@click.option("--verbose", "-v", is_flag=True, help="Show Dagster's log (INFO).")
-def run_command(start, end, landing, warehouse, verbose):
-    """Materialise ingestion, dbt models and checks for delivery dates FROM..TO (in-process Dagster).
-
-    Exit 0 when every blocking check passed, 1 when one failed (each is named with its
-    partition), 2 on bad usage or unreadable input."""
-    from redcat.config import Settings
-    from redcat.runner import run
-    from redcat.summary import print_run_summary
-
-    if end < start:
-        raise UsageProblem(f"--to {end} is before --from {start}")
-    settings = Settings.from_env(landing_dir=landing, warehouse=warehouse)
-    if not settings.landing_dir.is_dir():
-        raise UsageProblem(f"landing directory {settings.landing_dir} does not exist; pass --landing DIR, set "
-                           "REDCAT_LANDING_DIR, or create one with `redcat generate`")
-    outcome = run(settings, start, end, console=console, log_level="INFO" if verbose else "CRITICAL")
-    print_run_summary(settings, outcome, out_console)
-    sys.exit(outcome.exit_code)
 
 
 @main.command()
@@ -224,11 +202,26 @@ def report(warehouse, serving, out, partner, model):
 
 
 @main.command()
-def demo():
-    """Generate a synthetic month with one incident and show what redcat makes of it."""
-    from redcat.demo import run_demo
+@click.option("--warehouse", type=click.Path(path_type=Path), help="Warehouse DuckDB file [REDCAT_WAREHOUSE].")
+def republish(warehouse):
+    """Publish every date of the marts again (new Parquet folder and serving file), e.g. after an
+    analyst rebuilt a mart with `dbt build --full-refresh --select <mart>+`: a new column then
+    reaches the serving file on every date, not only the dates the next run rebuilds."""
+    import duckdb
 
-    sys.exit(run_demo())
+    from redcat.config import Settings
+    from redcat.serving import publish
+
+    settings = Settings.from_env(warehouse=warehouse)
+    if not settings.warehouse.exists():
+        raise UsageProblem(f"no warehouse at {settings.warehouse}; run `redcat run` first or pass --warehouse")
+    try:
+        pub = publish(settings, all_dates=True)
+    except duckdb.IOException as e:
+        raise UsageProblem(f"{settings.warehouse} is being written (a run holds it): {e}. Try again when the run "
+                           "has finished.") from None
+    out_console.print(f"Published {len(pub.dates_exported)} report dates: {settings.serving}, "
+                      f"{settings.export_dir / pub.folder} (publication {pub.id}).")
 
 
 def _source_day(text: str):

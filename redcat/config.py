@@ -5,6 +5,8 @@ REDCAT_WAREHOUSE     working DuckDB file (dbt target)       default data/warehou
 REDCAT_RAW_DIR       validated Parquet raw layer            default <warehouse dir>/raw
 REDCAT_SERVING       published DuckDB file for BI           default <warehouse dir>/serving.duckdb
 REDCAT_EXPORT_DIR    Parquet exports of the marts           default <warehouse dir>/export
+REDCAT_DAGSTER_HOME  the Dagster instance (runs, checks)    default <warehouse dir>/dagster
+REDCAT_EXPORT_RETENTION_DAYS  how long a superseded publication stays readable, default 7
 
 Relative paths are resolved against the current directory once, so dbt (which runs
 in dbt_project/) and Dagster see the same absolute files.
@@ -29,6 +31,7 @@ class Settings:
     raw_dir: Path
     serving: Path
     export_dir: Path
+    dagster_home: Path
 
     @classmethod
     def from_env(cls, **overrides: Path | str | None) -> Settings:
@@ -39,7 +42,13 @@ class Settings:
         raw = Path(overrides.get("raw_dir") or env.get("REDCAT_RAW_DIR") or home / "raw")
         serving = Path(overrides.get("serving") or env.get("REDCAT_SERVING") or home / "serving.duckdb")
         export = Path(overrides.get("export_dir") or env.get("REDCAT_EXPORT_DIR") or home / "export")
-        return cls(*(p.expanduser().resolve() for p in (landing, warehouse, raw, serving, export)))
+        dagster = Path(overrides.get("dagster_home") or env.get("REDCAT_DAGSTER_HOME") or home / "dagster")
+        return cls(*(p.expanduser().resolve() for p in (landing, warehouse, raw, serving, export, dagster)))
+
+    @property
+    def logs_dir(self) -> Path:
+        """One log file per run (`<run id>.log`, and `latest` pointing at the newest)."""
+        return self.warehouse.parent / "logs"
 
     def with_(self, **changes: Path) -> Settings:
         return replace(self, **{k: Path(v).resolve() for k, v in changes.items()})
@@ -52,6 +61,7 @@ class Settings:
             "REDCAT_RAW_DIR": str(self.raw_dir),
             "REDCAT_SERVING": str(self.serving),
             "REDCAT_EXPORT_DIR": str(self.export_dir),
+            "REDCAT_DAGSTER_HOME": str(self.dagster_home),
         }
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+from collections.abc import Callable
 
 from rich.console import Console
 from rich.panel import Panel
@@ -19,8 +20,8 @@ from redcat.config import Settings
 from redcat.duck import connect
 from redcat.generate import Faults, GeneratorOptions, PartnerDay, Scale, generate
 from redcat.generate.truth import TRUTH_DIR
+from redcat.outcome import RunOutcome
 from redcat.report import write_report
-from redcat.runner import run
 from redcat.summary import print_generation, print_results, print_run_summary
 
 START = dt.date(2024, 6, 16)
@@ -50,7 +51,8 @@ def _marts_last_date(settings: Settings) -> dt.date | None:
         con.close()
 
 
-def run_demo(settings: Settings | None = None) -> int:
+def run_demo(run: Callable[..., RunOutcome], settings: Settings | None = None) -> int:
+    """`run` materialises delivery dates (the code location's runner, which `redcat demo` passes)."""
     settings = settings or Settings.from_env()
     landing = settings.landing_dir
     before = INCIDENT.day - dt.timedelta(days=1)

@@ -1,19 +1,30 @@
-"""Publishing the marts for BI: date-partitioned Parquet plus a small DuckDB serving file.
+"""Publishing the marts for BI: one Parquet folder per publication plus a DuckDB serving file.
 
 A BI tool must never block a run and never see half a publication. DuckDB allows one writer,
 and even a read-only reader of a file blocks it, so BI never reads the working warehouse:
 
 1. The report dates a run rebuilt (int_reprocessing_dates) are exported from `marts` and `bi`
-   to new, immutable Parquet files, one per table and date, under the export directory:
-   `<export>/<schema>/<table>/<date column>=YYYY-MM-DD/part-<publication>.parquet`.
-   Existing files are never rewritten.
-2. A publication manifest lists exactly the current file of every table and date
-   (`<export>/_publications/<id>.json`; `<export>/current.json` points at the latest).
-3. A new DuckDB file is built whose `marts` and `bi` views read exactly those files, closed,
-   and `os.replace`d over the serving path (default data/serving.duckdb): atomic. A reader
-   connected to the old file keeps reading the old publication until it reconnects.
-4. Files that neither of the last two publications references are deleted.
-A process killed at any point leaves the previous serving file and manifest in place.
+   into a new publication folder, one Parquet file per table and date:
+   `<export>/publications/<id>/<schema>/<table>/YYYY-MM-DD.parquet`. Dates the run did not
+   rebuild are hard links to the previous publication's files (no copy; a file is never
+   rewritten). The folder is built under a temporary name and renamed when complete.
+   Every column is in the file, the date column too (as DATE), and counts are BIGINT, so
+   pandas, pyarrow, polars and DuckDB read a folder as it is, with the same types.
+2. `<export>/current` is a symlink to the newest publication folder, swapped atomically;
+   `<export>/marts` and `<export>/bi` point through it. So `<export>/bi/mart_brand_daily` is
+   always exactly the current publication: no file of another publication is visible there.
+   `<export>/current.json` lists its files (`<export>/_publications/<id>.json` for each one).
+3. The serving file (default `<warehouse dir>/serving.duckdb`) holds the same rows as DuckDB
+   tables, no paths at all, so a copied or mounted serving file reads anywhere. It is built as a
+   copy of the previous one in which only the rebuilt dates are replaced (a table whose columns
+   changed is rebuilt whole), checkpointed, and `os.replace`d over the serving path: atomic.
+   A connection to the old file keeps reading the old publication until it reconnects.
+4. A superseded publication folder stays readable for REDCAT_EXPORT_RETENTION_DAYS (default 7)
+   after the publication that replaced it, then is deleted (a reader of a folder, e.g. a
+   dashboard's pyarrow dataset, has that long to finish or reopen).
+A process killed at any point leaves the previous serving file, folder and manifest in place.
+
+`TABLES` is the one list of what is published (and what the publication asset depends on).
 """
 
 from __future__ import annotations
@@ -50,8 +61,11 @@ TABLES = {
 REATTRIBUTED_TABLES = {"fct_attribution"}
 # published whole, one file per publication: small, and history rather than report dates
 WHOLE_TABLES = {("ops", "completeness_log"): ("bi", "completeness_history")}
-KEEP_PUBLICATIONS = 2
-SCHEMA_FILE = "_schema.parquet"  # zero rows: a table's columns even before it has any date
+SCHEMA_FILE = "_schema.parquet"  # zero rows: a table's columns even before it has any date (readers skip `_` files)
+LAYOUT = 2  # publication folders (1: one folder per table with files of several publications)
+RETENTION_DAYS_DEFAULT = 7
+# DuckDB's sum() of integers is HUGEINT, which Parquet stores as DOUBLE: published as BIGINT
+INTEGER_CASTS = {"HUGEINT": "BIGINT", "UHUGEINT": "UBIGINT"}
 
 
 @dataclass
@@ -63,10 +77,24 @@ class Publication:
     files: dict[str, dict[str, str]] = field(default_factory=dict)  # "schema.table" -> {date: file}
     rows: dict[str, int] = field(default_factory=dict)
     serving: str = ""
+    folder: str = ""  # relative to the export directory
+    layout: int = LAYOUT
 
 
 def _q(value: str) -> str:
     return "'" + str(value).replace("'", "''") + "'"
+
+
+def retention_days() -> float:
+    raw = os.environ.get("REDCAT_EXPORT_RETENTION_DAYS", str(RETENTION_DAYS_DEFAULT))
+    try:
+        days = float(raw)
+    except ValueError:
+        raise ValueError(f"REDCAT_EXPORT_RETENTION_DAYS={raw!r} is not a number of days; unset it for "
+                         f"{RETENTION_DAYS_DEFAULT}") from None
+    if days < 0:
+        raise ValueError(f"REDCAT_EXPORT_RETENTION_DAYS={raw!r} is negative")
+    return days
 
 
 def current_manifest(settings: Settings) -> dict | None:
@@ -76,17 +104,40 @@ def current_manifest(settings: Settings) -> dict | None:
     return json.loads(pointer.read_text())
 
 
-def publish(settings: Settings, run_id: str | None = None, all_dates: bool = False) -> Publication:
+def _select_list(con, schema: str, table: str) -> str:
+    cols = con.execute("SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = ? "
+                       "AND table_name = ? ORDER BY ordinal_position", [schema, table]).fetchall()
+    return ", ".join(f'CAST("{c}" AS {INTEGER_CASTS[t]}) AS "{c}"' if t in INTEGER_CASTS else f'"{c}"'
+                     for c, t in cols)
+
+
+def _link(src: Path, dst: Path) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:  # no hard links on this file system: a copy (files are immutable either way)
+        shutil.copyfile(src, dst)
+
+
+def publish(settings: Settings, run_id: str | None = None, all_dates: bool = False,
+            now: dt.datetime | None = None) -> Publication:
     """Export what the last run rebuilt and swap in a new serving file. `all_dates` exports every
-    date (the first publication does this by itself)."""
+    date (the first publication, and the first after a layout change, do this by themselves)."""
     export = settings.export_dir
     export.mkdir(parents=True, exist_ok=True)
+    now = now or dt.datetime.now(dt.UTC)
     for leftover in settings.serving.parent.glob(settings.serving.name + ".tmp-*"):
         leftover.unlink()  # a publication killed before its swap
+    for leftover in (export / "publications").glob(".building-*"):
+        shutil.rmtree(leftover, ignore_errors=True)
     previous = current_manifest(settings)
-    pub = Publication(id=dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8],
-                      published_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), run_id=run_id,
-                      dates_exported=[])
+    if previous is not None and previous.get("layout") != LAYOUT:
+        previous = None  # files of the old layout are not linked into the new one
+    pub = Publication(id=now.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8],
+                      published_at=now.isoformat(timespec="seconds"), run_id=run_id, dates_exported=[])
+    pub.folder = f"publications/{pub.id}"
+    building = export / "publications" / f".building-{pub.id}"
+    building.mkdir(parents=True)
+    replaced: dict[str, list[str]] = {}  # "schema.table" -> dates whose rows this publication replaces
     con = connect(settings.warehouse, read_only=True)
     try:
         if all_dates or previous is None:
@@ -103,95 +154,143 @@ def publish(settings: Settings, run_id: str | None = None, all_dates: bool = Fal
         pub.dates_exported = [d.isoformat() for d in dates]
         for (schema, table), date_col in TABLES.items():
             # fct_attribution is rebuilt only on reattributed dates (its replace scope): the
-            # other dates' files stay, which spares the export of the largest table
+            # other dates' files are linked, which spares the export of the largest table
             export_dates = [d.isoformat() for d in (reattributed if table in REATTRIBUTED_TABLES else dates)]
             key = f"{schema}.{table}"
-            files = dict((previous or {}).get("files", {}).get(key, {}))
-            target = export / schema / table
-            target.mkdir(parents=True, exist_ok=True)
-            schema_file = target / f"_schema-{pub.id}.parquet"
-            con.execute(f"COPY (SELECT * FROM {schema}.{table} LIMIT 0) TO {_q(schema_file)} (FORMAT parquet)")
-            files[SCHEMA_FILE] = str(schema_file.relative_to(export))
+            before = dict((previous or {}).get("files", {}).get(key, {}))
+            before.pop(SCHEMA_FILE, None)
+            target = building / schema / table
+            target.mkdir(parents=True)
+            columns = _select_list(con, schema, table)
+            con.execute(f"COPY (SELECT {columns} FROM {schema}.{table} LIMIT 0) TO {_q(target / SCHEMA_FILE)} "
+                        "(FORMAT parquet)")
+            files = {SCHEMA_FILE: f"{pub.folder}/{schema}/{table}/{SCHEMA_FILE}"}
+            for day, rel in before.items():
+                if day not in export_dates:
+                    _link(export / rel, target / f"{day}.parquet")
+                    files[day] = f"{pub.folder}/{schema}/{table}/{day}.parquet"
             if export_dates:
-                staged = target / f".staging-{pub.id}"
+                staged = building / ".staging" / schema / table
+                staged.parent.mkdir(parents=True, exist_ok=True)
                 con.execute(
-                    f"""COPY (SELECT * FROM {schema}.{table} WHERE {date_col} IN (SELECT unnest(?::DATE[])))
+                    f"""COPY (SELECT {columns} FROM {schema}.{table} WHERE {date_col} IN (SELECT unnest(?::DATE[])))
                         TO {_q(staged)} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY ({date_col}),
-                                         FILENAME_PATTERN 'part-{pub.id}-{{i}}', WRITE_PARTITION_COLUMNS true)""",
+                                         FILENAME_PATTERN 'part-{{i}}', WRITE_PARTITION_COLUMNS true)""",
                     [export_dates],
                 )
-                written = {p.parent.name.split("=", 1)[1]: p for p in staged.glob("*/*.parquet")}
                 for day in export_dates:
-                    if day in written:
-                        final = target / f"{date_col}={day}" / written[day].name
-                        final.parent.mkdir(parents=True, exist_ok=True)
-                        os.replace(written[day], final)  # a new name: no reader ever sees it change
-                        files[day] = str(final.relative_to(export))
-                    else:
-                        files.pop(day, None)  # the date has no rows any more
-                shutil.rmtree(staged, ignore_errors=True)
+                    parts = sorted((staged / f"{date_col}={day}").glob("*.parquet"))
+                    final = target / f"{day}.parquet"
+                    if len(parts) == 1:
+                        os.replace(parts[0], final)
+                    elif parts:  # DuckDB split a large date: one file per date for readers
+                        con.execute(f"COPY (SELECT * FROM read_parquet(?)) TO {_q(final)} "
+                                    "(FORMAT parquet, COMPRESSION zstd)", [[str(p) for p in parts]])
+                    if parts:
+                        files[day] = f"{pub.folder}/{schema}/{table}/{day}.parquet"
+                replaced[key] = export_dates
             pub.files[key] = files
         for (schema, table), (out_schema, out_table) in WHOLE_TABLES.items():
-            target = settings.export_dir / out_schema / out_table
+            target = building / out_schema / out_table
             target.mkdir(parents=True, exist_ok=True)
-            path = target / f"_schema-{pub.id}.parquet"  # one file, so it is kept and collected like schema files
-            con.execute(f"COPY (SELECT * FROM {schema}.{table} ORDER BY evaluated_at, report_date, partner) "
-                        f"TO {_q(path)} (FORMAT parquet)")
-            pub.files[f"{out_schema}.{out_table}"] = {SCHEMA_FILE: str(path.relative_to(settings.export_dir))}
+            con.execute(f"COPY (SELECT {_select_list(con, schema, table)} FROM {schema}.{table} "
+                        f"ORDER BY evaluated_at, report_date, partner) TO {_q(target / 'data.parquet')} (FORMAT parquet)")
+            pub.files[f"{out_schema}.{out_table}"] = {SCHEMA_FILE: f"{pub.folder}/{out_schema}/{out_table}/data.parquet"}
+            replaced[f"{out_schema}.{out_table}"] = None  # whole
     finally:
         con.close()
-    _build_serving_file(settings, pub)
+    shutil.rmtree(building / ".staging", ignore_errors=True)
+    folder = export / pub.folder
+    os.replace(building, folder)  # the folder appears complete
+    _build_serving_file(settings, pub, replaced, incremental=previous is not None)
     manifest_path = export / "_publications" / f"{pub.id}.json"
     manifest_path.parent.mkdir(parents=True, exist_ok=True)
     manifest_path.write_text(json.dumps(pub.__dict__, indent=1))
+    _point_current(export, pub)
     tmp_pointer = export / f".current-{pub.id}.json"
     tmp_pointer.write_text(json.dumps(pub.__dict__, indent=1))
     os.replace(tmp_pointer, export / "current.json")
-    _collect_garbage(export)
+    collect_garbage(export, now=now)
     return pub
 
 
-def _build_serving_file(settings: Settings, pub: Publication) -> None:
+def _point_current(export: Path, pub: Publication) -> None:
+    """`current` -> the new folder (atomic), and `marts`, `bi` through it."""
+    tmp = export / f".current-{pub.id}"
+    tmp.symlink_to(pub.folder, target_is_directory=True)
+    os.replace(tmp, export / "current")
+    for schema in sorted({key.split(".")[0] for key in pub.files}):
+        link = export / schema
+        if link.is_symlink():
+            continue
+        if link.exists():  # a folder of the old layout (one folder per table, several publications)
+            shutil.rmtree(link)
+        link.symlink_to(Path("current") / schema, target_is_directory=True)
+
+
+def _columns(con, relation: str) -> list[tuple]:
+    return [tuple(r[:2]) for r in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()]
+
+
+def _build_serving_file(settings: Settings, pub: Publication, replaced: dict, incremental: bool) -> None:
     serving = settings.serving
     serving.parent.mkdir(parents=True, exist_ok=True)
     tmp = serving.with_name(f"{serving.name}.tmp-{pub.id}")
+    if incremental and serving.exists():
+        shutil.copyfile(serving, tmp)  # the previous publication; only what this one replaces changes
+    export = settings.export_dir
     con = duckdb.connect(str(tmp))
     try:
         con.execute("SET enable_progress_bar = false")
-        con.execute("CREATE SCHEMA marts; CREATE SCHEMA bi; CREATE SCHEMA _redcat")
+        for schema in ("marts", "bi", "_redcat"):
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        con.execute("BEGIN")
         for key, files in pub.files.items():
-            paths = [str(settings.export_dir / files[SCHEMA_FILE])] + [
-                str(settings.export_dir / f) for d, f in sorted(files.items()) if d != SCHEMA_FILE]
-            listing = "[" + ", ".join(_q(p) for p in paths) + "]"
-            con.execute(f"CREATE VIEW {key} AS SELECT * FROM read_parquet({listing}, union_by_name = true)")
+            schema_file = _q(export / files[SCHEMA_FILE])
+            dated = [str(export / f) for d, f in sorted(files.items()) if d != SCHEMA_FILE]
+            every = "[" + ", ".join([schema_file] + [_q(p) for p in dated]) + "]"
+            exists = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema || '.' || "
+                                 "table_name = ?", [key]).fetchone()[0]
+            days = replaced.get(key, [])  # None: the table is published whole
+            if days is not None and exists and _columns(con, key) == _columns(con, f"read_parquet({schema_file})"):
+                date_col = TABLES[tuple(key.split("."))]
+                con.execute(f"DELETE FROM {key} WHERE {date_col} IN (SELECT unnest(?::DATE[]))", [days])
+                new = [str(export / files[d]) for d in days if d in files]
+                if new:
+                    con.execute(f"INSERT INTO {key} SELECT * FROM read_parquet(?)", [new])
+            else:  # new, published whole, or its columns changed: rebuilt from every file
+                con.execute(f"DROP TABLE IF EXISTS {key}")
+                con.execute(f"CREATE TABLE {key} AS SELECT * FROM read_parquet({every}, union_by_name = true)")
             pub.rows[key] = con.execute(f"SELECT count(*) FROM {key}").fetchone()[0]
         pub.serving = str(serving)
+        con.execute("DROP TABLE IF EXISTS _redcat.publication")
         con.execute("CREATE TABLE _redcat.publication (id VARCHAR, published_at VARCHAR, run_id VARCHAR, "
-                    "dates_exported VARCHAR[], tables JSON)")
-        con.execute("INSERT INTO _redcat.publication VALUES (?, ?, ?, ?, ?)",
-                    [pub.id, pub.published_at, pub.run_id, pub.dates_exported, json.dumps(pub.rows)])
+                    "dates_exported VARCHAR[], tables JSON, folder VARCHAR)")
+        con.execute("INSERT INTO _redcat.publication VALUES (?, ?, ?, ?, ?, ?)",
+                    [pub.id, pub.published_at, pub.run_id, pub.dates_exported, json.dumps(pub.rows), pub.folder])
+        con.execute("COMMIT")
         con.execute("CHECKPOINT")
     finally:
         con.close()
     os.replace(tmp, serving)
 
 
-def _collect_garbage(export: Path) -> None:
-    """Delete files that none of the last KEEP_PUBLICATIONS publications references (a reader on
-    the previous serving file can still finish its queries)."""
+def collect_garbage(export: Path, now: dt.datetime | None = None, keep_days: float | None = None) -> list[str]:
+    """Delete publication folders superseded more than `keep_days` (REDCAT_EXPORT_RETENTION_DAYS,
+    default 7) ago: a publication can be open until then. The current one is always kept; a
+    file still linked from a newer folder lives on there. Returns the deleted publication ids."""
+    now = now or dt.datetime.now(dt.UTC)
+    keep = dt.timedelta(days=retention_days() if keep_days is None else keep_days)
     manifests = sorted((export / "_publications").glob("*.json"))
-    keep = manifests[-KEEP_PUBLICATIONS:]
-    referenced = set()
-    for m in keep:
-        for files in json.loads(m.read_text())["files"].values():
-            referenced.update(files.values())
-    for m in manifests[:-KEEP_PUBLICATIONS]:
-        m.unlink()
-    for path in export.glob("*/*/*/*.parquet"):
-        if str(path.relative_to(export)) not in referenced:
-            path.unlink()
-    for path in export.glob("*/*/_schema-*.parquet"):
-        if str(path.relative_to(export)) not in referenced:
-            path.unlink()
-    for staged in export.glob("*/*/.staging-*"):
+    deleted = []
+    for older, newer in zip(manifests, manifests[1:]):
+        superseded_at = dt.datetime.fromisoformat(json.loads(newer.read_text())["published_at"])
+        if now - superseded_at < keep:
+            continue
+        pub_id = older.stem
+        shutil.rmtree(export / "publications" / pub_id, ignore_errors=True)
+        older.unlink()
+        deleted.append(pub_id)
+    for staged in export.glob("*/*/.staging-*"):  # the layout-1 publication's leftovers
         shutil.rmtree(staged, ignore_errors=True)
+    return deleted

@@ -10,14 +10,16 @@ from rich.table import Table
 
 from redcat.config import Settings
 from redcat.duck import connect
-from redcat.runner import RunOutcome
+from redcat.outcome import RunOutcome
 
 
 def print_run_summary(settings: Settings, outcome: RunOutcome, console: Console) -> None:
     _print_loads(settings, outcome, console)
     _print_checks(outcome, console)
     if outcome.log_path:
-        console.print(f"Run log (dbt output): {outcome.log_path}")
+        console.print(f"Run log (dbt output, Dagster events): {outcome.log_path}")
+    if outcome.dagster_home:
+        console.print(f"Recorded in the Dagster instance {outcome.dagster_home} (`make ui` shows it).")
     if outcome.exit_code == 0:
         console.print(f"[green]OK[/green]: {outcome.start}..{outcome.end} materialised, every blocking check passed "
                       f"(run {outcome.run_id[:8]}).")

@@ -60,13 +60,14 @@ def settings_for(landing: Path, home: Path):
     from redcat.config import Settings
 
     return Settings.from_env(landing_dir=landing, warehouse=home / "warehouse.duckdb", raw_dir=home / "raw",
-                             serving=home / "serving.duckdb", export_dir=home / "export")
+                             serving=home / "serving.duckdb", export_dir=home / "export",
+                             dagster_home=home / "dagster")
 
 
 @pytest.fixture(scope="session")
 def faulty_ingested(faulty_landing, tmp_path_factory):
     """The faulty landing zone ingested through the Dagster job, in-process (ingestion only)."""
-    from redcat.runner import run
+    from orchestration.runner import run
 
     settings = settings_for(faulty_landing, tmp_path_factory.mktemp("faulty_wh"))
     outcome = run(settings, START, START + dt.timedelta(days=DAYS - 1), selection="ingestion")
@@ -76,7 +77,7 @@ def faulty_ingested(faulty_landing, tmp_path_factory):
 @pytest.fixture(scope="session")
 def clean_built(clean_landing, tmp_path_factory):
     """The clean landing zone materialised end to end (ingestion + dbt), as one range run."""
-    from redcat.runner import run
+    from orchestration.runner import run
 
     settings = settings_for(clean_landing, tmp_path_factory.mktemp("clean_wh"))
     outcome = run(settings, START, START + dt.timedelta(days=DAYS - 1))

@@ -14,7 +14,7 @@ from warehouse import rows
 from conftest import START, settings_for, small_options
 from redcat import acceptances
 from redcat.generate import Faults, PartnerDay, generate
-from redcat.runner import run
+from orchestration.runner import run
 
 LOST = dt.date(2024, 7, 5)  # taobao loses half of its users' callbacks (100 % sampling period)
 MISSING = dt.date(2024, 7, 7)  # taobao's dump never arrives

@@ -11,7 +11,7 @@ import pytest
 from warehouse import CONTRACT, MODELS, columns, mart_snapshot, rows
 
 from conftest import START, settings_for
-from redcat.runner import run
+from orchestration.runner import run
 
 
 def test_marts_exist_with_the_contract_columns(clean_built):

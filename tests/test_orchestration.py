@@ -76,3 +76,53 @@ def test_daily_schedule_runs_the_previous_delivery_date_at_3_in_shanghai():
         tick = schedule.evaluate_tick(dg.build_schedule_context(
             instance=instance, scheduled_execution_time=dt.datetime(2024, 7, 16, 3, 0, tzinfo=SHANGHAI)))
     assert [(r.partition_key, r.job_name) for r in tick.run_requests] == [("2024-07-15", "redcat_daily")]
+
+
+def test_a_redcat_run_is_recorded_in_the_persistent_instance(clean_built):
+    """`redcat run` materialises into REDCAT_DAGSTER_HOME (<warehouse dir>/dagster), the instance
+    `make ui` opens: the run, every partition of its range and the check results are there."""
+    settings, outcome = clean_built
+    assert settings.dagster_home == settings.warehouse.parent / "dagster"
+    assert (settings.dagster_home / "dagster.yaml").exists()
+    instance = dg.DagsterInstance.from_config(str(settings.dagster_home))
+    try:
+        record = instance.get_run_by_id(outcome.run_id)
+        assert record is not None and record.status == dg.DagsterRunStatus.SUCCESS
+        assert record.tags["dagster/asset_partition_range_start"] == "2024-06-24"
+        mart = dg.AssetKey(["marts", "mart_brand_daily"])
+        materialised = instance.get_materialized_partitions(mart)
+        assert {(dt.date(2024, 6, 24) + dt.timedelta(days=i)).isoformat() for i in range(16)} <= materialised
+        # the one-writer pool is configured on this instance, so it holds for redcat run and `make ui` alike
+        # checks recorded per partition: one evaluation per delivery date, and typed completeness evidence
+        evaluations = [e.dagster_event.event_specific_data for e in instance.all_logs(
+            outcome.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)]
+        balance = {e.partition for e in evaluations
+                   if e.check_name == "ledger_balance" and e.asset_key == dg.AssetKey(["taobao", "callbacks"])}
+        assert {(dt.date(2024, 6, 24) + dt.timedelta(days=i)).isoformat() for i in range(16)} < balance | {None}
+        completeness = [e for e in evaluations if e.check_name == "callback_completeness" and e.partition]
+        assert len(completeness) >= 15 and all(e.passed for e in completeness)
+        assert isinstance(completeness[0].metadata["taobao_observed_coverage"], dg.FloatMetadataValue)
+        assert isinstance(completeness[0].metadata["partner_days"], dg.TableMetadataValue)
+        assert outcome.partition_checks and not any(c.partition is None for c in outcome.partition_checks)
+        pool = instance.event_log_storage.get_concurrency_info(WAREHOUSE_POOL)
+        assert pool.slot_count == 1 and not pool.claimed_slots, "one writer, and the slot is free after the run"
+    finally:
+        instance.dispose()
+    log = settings.logs_dir / f"{outcome.run_id}.log"
+    assert outcome.log_path == str(log) and (settings.logs_dir / "latest").resolve() == log.resolve()
+    text = log.read_text()
+    assert "Running with dbt=" in text or "Completed successfully" in text or "OK created" in text, text[:2000]
+    assert "== Dagster events ==" in text and "STEP_SUCCESS redcat_dbt" in text
+
+
+def test_imports_go_one_way():
+    """orchestration/ uses redcat/, never the reverse: no module of redcat imports the code location."""
+    import re
+    from pathlib import Path
+
+    import redcat
+
+    offenders = [f"{p}:{n}" for p in Path(redcat.__file__).parent.rglob("*.py")
+                 for n, line in enumerate(p.read_text().splitlines(), 1)
+                 if re.match(r"\s*(from|import)\s+orchestration\b", line)]
+    assert not offenders, offenders

@@ -52,7 +52,7 @@ def vip_world(tmp_path_factory):
     env.pop("DAGSTER_HOME", None)
 
     def redcat(*args):
-        return subprocess.run([sys.executable, "-m", "redcat.cli", *args], cwd=home, env=env, capture_output=True,
+        return subprocess.run([sys.executable, "-m", "orchestration.cli", *args], cwd=home, env=env, capture_output=True,
                               text=True, timeout=1800)
 
     generated = redcat("generate", "--out", str(home / "landing"), "--start", "2024-06-28", "--days", "5",

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import duckdb
 import pytest
 from warehouse import mart_snapshot
 
 from conftest import START, settings_for
-from redcat.runner import run
-from redcat.serving import TABLES, current_manifest
+from orchestration.runner import run
+from redcat.serving import TABLES, WHOLE_TABLES, current_manifest, publish
 
 READER = r"""
 import sys, duckdb
@@ -62,8 +63,98 @@ def test_exports_equal_the_marts(clean_built):
     for key, files in manifest["files"].items():
         for rel in files.values():
             assert (settings.export_dir / rel).exists(), rel
-    partitions = sorted(p.name for p in (settings.export_dir / "marts" / "fct_attribution").iterdir() if p.is_dir())
-    assert partitions[0].startswith("conversion_date=") and len(partitions) == 16
+    dated = sorted(p.name for p in (settings.export_dir / "marts" / "fct_attribution").glob("*.parquet"))
+    assert "_schema.parquet" in dated and len(dated) == 1 + 16 and dated[0] == f"{START}.parquet"
+
+
+def test_every_reader_opens_the_export_folder_as_it_is(clean_built):
+    """pandas, pyarrow, polars and DuckDB (with hive partitioning on) read exactly the current
+    publication from `<export>/<schema>/<table>`: the serving file's row counts, dates as dates,
+    counts as integers, even after further publications left older folders behind."""
+    import pandas as pd
+    import pyarrow.dataset as ds
+
+    built, _ = clean_built
+    settings = _copy_of(built)
+    for _ in range(2):
+        publish(settings)  # two more publications: older folders exist beside the current one
+    with duckdb.connect(str(settings.serving), read_only=True) as sv:
+        served = {key: sv.execute(f"SELECT count(*) FROM {key}").fetchone()[0] for key in _published_keys()}
+    assert served["marts.fct_attribution"] > 0
+    for key, rows in served.items():
+        folder = settings.export_dir / key.replace(".", "/")
+        frame = pd.read_parquet(folder)
+        assert len(frame) == rows, key
+        assert ds.dataset(folder).to_table().num_rows == rows, key
+        got, = duckdb.sql(f"SELECT count(*) FROM read_parquet('{folder}/*.parquet', hive_partitioning = true)").fetchall()[0]
+        assert got == rows, key
+        try:
+            import polars as pl
+        except ImportError:  # polars is not a dependency; the other three are
+            pl = None
+        if pl is not None:
+            assert pl.scan_parquet(folder).select(pl.len()).collect().item() == rows, key
+    brand = pd.read_parquet(settings.export_dir / "bi" / "mart_brand_daily")
+    assert isinstance(brand["report_date"].iloc[0], dt.date)
+    assert str(brand["reads"].dtype) == "int64" and str(brand["purchases_observed"].dtype) == "int64"
+    types = {r[0]: r[1] for r in duckdb.sql(f"DESCRIBE SELECT * FROM read_parquet('{settings.export_dir}/bi/"
+                                             "mart_brand_daily/*.parquet', hive_partitioning = true)").fetchall()}
+    assert types["report_date"] == "DATE"
+
+
+def test_a_copied_serving_file_and_export_folder_still_read(clean_built, tmp_path):
+    """The serving file holds its rows (no paths), the export folder's links are relative: both
+    copied elsewhere (a container mount, another machine) read the same."""
+    built, _ = clean_built
+    settings = _copy_of(built)
+    moved = tmp_path / "elsewhere"
+    moved.mkdir()
+    shutil.copy(settings.serving, moved / "serving.duckdb")
+    shutil.copytree(settings.export_dir, moved / "export", symlinks=True)
+    shutil.rmtree(settings.export_dir)
+    settings.serving.unlink()
+    with duckdb.connect(str(moved / "serving.duckdb"), read_only=True) as con:
+        for key, rows in json.loads(con.execute("SELECT tables FROM _redcat.publication").fetchone()[0]).items():
+            assert con.execute(f"SELECT count(*) FROM {key}").fetchone()[0] == rows, key
+            if key != "bi.completeness_history":
+                got, = duckdb.sql(f"SELECT count(*) FROM read_parquet('{moved}/export/{key.replace('.', '/')}/*.parquet')").fetchall()[0]
+                assert got == rows, key
+
+
+def test_a_superseded_publication_stays_readable_for_the_retention_period(clean_built, monkeypatch):
+    """A reader of an older publication keeps its files for REDCAT_EXPORT_RETENTION_DAYS (default 7)
+    after it was superseded, however many publications follow; then they are deleted."""
+    built, _ = clean_built
+    settings = _copy_of(built, published=False)
+    t0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    first = publish(settings, all_dates=True, now=t0)
+    held = settings.export_dir / first.folder / "bi" / "mart_brand_daily"
+    for hours in (1, 2, 3, 4):  # four newer publications within a day
+        publish(settings, now=t0 + dt.timedelta(hours=hours))
+    assert held.is_dir() and len(list(held.glob("*.parquet"))) > 1, "kept: superseded less than 7 days ago"
+    publish(settings, now=t0 + dt.timedelta(days=7, hours=2))
+    assert not held.exists(), "deleted once superseded for more than 7 days"
+    monkeypatch.setenv("REDCAT_EXPORT_RETENTION_DAYS", "0")
+    last = publish(settings, now=t0 + dt.timedelta(days=8))
+    assert [p.name for p in (settings.export_dir / "publications").iterdir()] == [last.id], "the current one stays"
+    assert _consistent(settings) == last.id
+
+
+def _published_keys() -> list[str]:
+    return [f"{s}.{t}" for s, t in TABLES] + [f"{s}.{t}" for s, t in WHOLE_TABLES.values()]
+
+
+def _copy_of(built, published: bool = True):
+    """A private warehouse copy to publish from (the session's warehouse stays as it is)."""
+    import tempfile
+
+    home = Path(tempfile.mkdtemp(prefix="pub-", dir=built.warehouse.parent.parent))
+    shutil.copy(built.warehouse, home / "warehouse.duckdb")
+    settings = built.with_(warehouse=home / "warehouse.duckdb", serving=home / "serving.duckdb",
+                           export_dir=home / "export")
+    if published:
+        publish(settings, all_dates=True)
+    return settings
 
 
 def _consistent(settings) -> str:
@@ -106,3 +197,31 @@ def test_a_publication_killed_midway_leaves_the_previous_one_intact(clean_built,
     subprocess.run(args, check=True)
     assert _consistent(settings) not in published
     assert not list(settings.serving.parent.glob("serving.duckdb.tmp-*"))
+
+
+def test_an_added_mart_column_reaches_every_date_after_republish(clean_built, monkeypatch):
+    """An analyst adds a column to a mart (dbt build --full-refresh --select the mart): the next
+    publication rebuilds the serving table (its columns changed), and `redcat republish` fills the
+    column on every date, in the serving file and in the Parquet folder."""
+    import pandas as pd
+    from click.testing import CliRunner
+
+    from redcat.cli import main
+
+    built, _ = clean_built
+    settings = _copy_of(built)
+    with duckdb.connect(str(settings.warehouse)) as con:
+        con.execute("ALTER TABLE marts.mart_brand_daily ADD COLUMN analyst_flag INTEGER DEFAULT 1")
+    publish(settings)
+    with duckdb.connect(str(settings.serving), read_only=True) as con:
+        assert "analyst_flag" in [r[0] for r in con.execute("DESCRIBE marts.mart_brand_daily").fetchall()]
+    monkeypatch.setenv("REDCAT_SERVING", str(settings.serving))
+    monkeypatch.setenv("REDCAT_EXPORT_DIR", str(settings.export_dir))
+    result = CliRunner().invoke(main, ["republish", "--warehouse", str(settings.warehouse)])
+    assert result.exit_code == 0, result.output
+    with duckdb.connect(str(settings.serving), read_only=True) as con:
+        rows, filled, dates = con.execute("SELECT count(*), count(analyst_flag), count(DISTINCT report_date) "
+                                          "FROM marts.mart_brand_daily").fetchone()
+    assert rows == filled > 0 and dates == len(current_manifest(settings)["dates_exported"])
+    frame = pd.read_parquet(settings.export_dir / "marts" / "mart_brand_daily")
+    assert len(frame) == rows and frame["analyst_flag"].notna().all()

@@ -226,7 +226,7 @@ def test_dagster_refuses_to_run_dbt_on_another_engine(tmp_path, monkeypatch):
     """The code location's checks read their evidence from the DuckDB warehouse: with dbt pointed
     at Spark they would describe stale data, so the dbt step fails and says what to do."""
     import orchestration.definitions  # noqa: F401  (parsed for DuckDB before the variable is set)
-    from redcat.runner import run
+    from orchestration.runner import run
 
     landing = tmp_path / "landing"
     generate(small_options(start=START, days=1, scale=SCALE), landing)
