@@ -22,6 +22,23 @@ class UsageProblem(click.UsageError):
     """Bad usage or unreadable input: exit 2 with a message that says what to do."""
 
 
+class InputProblem(click.ClickException):
+    """Unusable input or a busy warehouse (not a usage mistake): exit 2 with what, where and what to do."""
+
+    exit_code = EXIT_BAD_INPUT
+
+    def show(self, file=None) -> None:
+        console.print(f"[red]Error[/red]: {self.format_message()}", markup=True, highlight=False)
+
+
+def _environment_problems():
+    """The exceptions that mean the warehouse or a setting cannot be used as configured."""
+    from redcat.duck import WarehouseBusy
+    from redcat.ingest.rules import SettingProblem
+
+    return (WarehouseBusy, SettingProblem)
+
+
 def _date(ctx, param, value):
     if value is None:
         return None
@@ -136,7 +153,10 @@ def run_command(start, end, landing, warehouse, verbose):
     if not settings.landing_dir.is_dir():
         raise UsageProblem(f"landing directory {settings.landing_dir} does not exist; pass --landing DIR, set "
                            "REDCAT_LANDING_DIR, or create one with `redcat generate`")
-    outcome = run(settings, start, end, console=console, log_level="INFO" if verbose else "CRITICAL")
+    try:
+        outcome = run(settings, start, end, console=console, log_level="INFO" if verbose else "CRITICAL")
+    except _environment_problems() as e:
+        raise InputProblem(str(e)) from None
     print_run_summary(settings, outcome, out_console)
     sys.exit(outcome.exit_code)
 
@@ -167,7 +187,11 @@ def ingest(start, end, landing, warehouse, tables):
         raise UsageProblem(f"unknown table(s) {', '.join(unknown)}; known: {', '.join(known)}")
     chosen = [known[t] for t in tables] if tables else list(contract.ALL_TABLES)
     rejected = 0
-    with Loader(settings) as loader:
+    try:
+        loader = Loader(settings)
+    except _environment_problems() as e:
+        raise InputProblem(str(e)) from None
+    with loader:
         for line in loader.recovered:
             console.print(f"[yellow]recovery[/yellow] {line}")
         for day in date_range(start, end):
@@ -177,6 +201,8 @@ def ingest(start, end, landing, warehouse, tables):
                 counts = (f"loaded {res.rows_loaded:,}, quarantined {res.rows_quarantined:,}, duplicates {res.rows_duplicate:,}"
                           if res.status == "loaded" else res.message)
                 out_console.print(f"{day} {table.source}/{table.table}: {res.status}  {counts}")
+                for warning in res.warnings:
+                    console.print(f"[yellow]warning[/yellow] {warning}")
     sys.exit(EXIT_CHECKS_FAILED if rejected else EXIT_OK)
 
 

@@ -39,6 +39,8 @@ class RunOutcome:
     step_seconds: dict[str, float] = field(default_factory=dict)  # Dagster step -> wall-clock seconds
     row_counts: dict[str, int] = field(default_factory=dict)  # asset -> rows, as recorded in the materialisation
     column_schemas: dict[str, list[str]] = field(default_factory=dict)  # asset -> column names recorded
+    requested: tuple[dt.date, dt.date] | None = None  # the dates asked for, when a backfill widened the run
+    rerun_dates: dict[dt.date, list[str]] = field(default_factory=dict)  # later dates re-run, and why (backfill.py)
 
     @property
     def failed_checks(self) -> list[CheckOutcome]:
@@ -74,7 +76,36 @@ def run(settings: Settings, start: dt.date, end: dt.date, console: Console | Non
         log_level: str = "CRITICAL", selection: str = "all") -> RunOutcome:
     """Execute the daily job for delivery dates start..end in this process. Dagster's own log
     is quiet by default: the outcome carries every check result for the summary.
-    `selection="ingestion"` runs the ingestion assets only."""
+    `selection="ingestion"` runs the ingestion assets only.
+
+    A warehouse held by another process is waited for (REDCAT_LOCK_TIMEOUT_SECONDS), then
+    WarehouseBusy is raised before any step runs. When later delivery dates are already built,
+    the dates are loaded first, and the later dates whose raw partitions they invalidate (keys the
+    earlier delivery wins, backfill.py) are re-run with them: any order of runs equals day by day."""
+    from redcat.duck import connect, wait_until_free
+    from redcat.ingest import backfill
+
+    wait_until_free(settings.warehouse)
+    if not settings.warehouse.exists():
+        return _execute(settings, start, end, console, log_level, selection)
+    with connect(settings.warehouse, read_only=True) as con:
+        later_exist = backfill.built_after(con, end)
+    if not later_exist:
+        return _execute(settings, start, end, console, log_level, selection)
+    first = _execute(settings, start, end, None, log_level, "ingestion")
+    with connect(settings.warehouse, read_only=True) as con:
+        rerun = backfill.invalidated_dates(con, start, end)
+    if not rerun and selection == "ingestion":
+        return first
+    last = max([end, *rerun])
+    outcome = _execute(settings, start, last, console, log_level, selection)
+    if rerun:
+        outcome.requested, outcome.rerun_dates = (start, end), rerun
+    return outcome
+
+
+def _execute(settings: Settings, start: dt.date, end: dt.date, console: Console | None, log_level: str,
+             selection: str) -> RunOutcome:
     import dagster as dg
 
     with environment(settings.export_env()):  # dbt subprocesses and Dagster resources read REDCAT_*
