@@ -28,7 +28,7 @@ class InputProblem(click.ClickException):
     exit_code = EXIT_BAD_INPUT
 
     def show(self, file=None) -> None:
-        console.print(f"[red]Error[/red]: {self.format_message()}", markup=True, highlight=False)
+        console.print(f"[red]Error[/red]: {self.format_message()}", markup=True, highlight=False, soft_wrap=True)
 
 
 def _environment_problems():

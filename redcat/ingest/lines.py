@@ -32,7 +32,7 @@ def _open(path: Path):
 
 def too_long_detail(file: str, size: int, offset: int) -> str:
     return (f"line is {size:,} bytes, over the {MAX_LINE_BYTES >> 20} MiB line limit; raw_text keeps its first "
-            f"{RAW_TEXT_PREVIEW:,} characters, the whole line is in {file} from byte {offset:,} of its "
+            f"{RAW_TEXT_PREVIEW:,} characters, the whole line is in {file} from byte {offset:,} (0-based) of its "
             "uncompressed text")
 
 

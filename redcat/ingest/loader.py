@@ -243,8 +243,8 @@ class Loader:
                          f"{jsonl_parse_sql(table, reader_lines(path, 'enc_rejects'), rules)}")
         self._reader_rejects(path)
         self._fix_line_numbers_after_encoding_rejects()
-        read = self.con.execute("SELECT count(*) FROM parsed").fetchone()[0] + \
-            self.con.execute("SELECT count(*) FROM line_rejects").fetchone()[0]
+        # fetchall: register() below refuses a connection with an unfinished result
+        read = self.con.execute("SELECT (SELECT count(*) FROM parsed) + (SELECT count(*) FROM line_rejects)").fetchall()[0][0]
         if read != declared and has_bare_carriage_return(path):
             good, bad = lines_table(path, self._relative(path))
             self.con.register("py_lines", good)
@@ -278,7 +278,7 @@ class Loader:
                             THEN 'line is ' || coalesce(regexp_extract(any_value(error_message), 'Actual Size:\\s*([0-9]+)', 1), 'more than {MAX_LINE_BYTES}')
                                  || ' bytes, over the {MAX_LINE_BYTES >> 20} MiB line limit; raw_text keeps its first '
                                  || '{RAW_TEXT_PREVIEW:,} characters, the whole line is in ' || {q(self._relative(path))}
-                                 || ' from byte ' || min(byte_position) || ' of its uncompressed text'
+                                 || ' from byte ' || (min(byte_position) - 1) || ' (0-based) of its uncompressed text'
                             ELSE 'line is not valid UTF-8' END AS detail
                 FROM enc_rejects GROUP BY line"""
         )
@@ -308,6 +308,7 @@ class Loader:
             raise ContractProblem(f"cannot read the file: {e}") from None
         if got != names:
             raise ContractProblem(f"header is {','.join(got)!r}, expected {','.join(names)!r}")
+        self.con.execute("SELECT 1").fetchall()  # register() refuses a connection with an unfinished result
         self.con.register("py_csv", records)
         try:
             self.con.execute(f"CREATE OR REPLACE TEMP TABLE parsed AS {csv_parse_sql(table, 'py_csv', rules)}")
