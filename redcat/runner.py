@@ -85,6 +85,9 @@ def run(settings: Settings, start: dt.date, end: dt.date, console: Console | Non
     from redcat.duck import connect, wait_until_free
     from redcat.ingest import backfill
 
+    from redcat.ingest.rules import Rules
+
+    Rules.for_day(start)  # an unusable REDCAT_* setting stops the run before any step (SettingProblem)
     wait_until_free(settings.warehouse)
     if not settings.warehouse.exists():
         return _execute(settings, start, end, console, log_level, selection)

@@ -371,3 +371,16 @@ def test_paths_with_a_quote_work_for_loader_and_acceptances(tmp_path):
     acceptances.accept(settings, "taobao", dt.date.fromisoformat(D1), "ops", "known outage")
     assert [r[0] for r in acceptances.read(settings)] == ["taobao"]
     assert_ledger_balances(settings, [res])
+
+
+@pytest.mark.parametrize("name", ["REDCAT_DEDUP_HORIZON_DAYS", "REDCAT_CLOCK_SKEW_MINUTES", "REDCAT_LOCK_TIMEOUT_SECONDS"])
+def test_unusable_setting_exits_2_naming_it(name, tmp_path):
+    landing = tmp_path / "landing"
+    write_delivery(landing, D1, "content", {"note_events.jsonl": jsonl([event(1)])})
+    env = {**os.environ, name: "soon"}
+    env.pop("DAGSTER_HOME", None)
+    done = subprocess.run([sys.executable, "-m", "redcat.cli", "ingest", "--from", D1, "--to", D1, "--landing", str(landing),
+                           "--warehouse", str(tmp_path / "wh" / "warehouse.duckdb")], capture_output=True, text=True,
+                          env=env, timeout=600)
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert name in done.stderr and "soon" in done.stderr

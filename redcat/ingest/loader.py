@@ -96,6 +96,7 @@ class Loader:
         self.settings = settings
         self.run_id = run_id
         self.progress = progress or (lambda stage: None)
+        Rules.for_day(dt.date.today())  # an unusable REDCAT_* setting fails here, before any load (SettingProblem)
         self.con = connect(settings.warehouse)
         ensure_schema(self.con)
         acceptances.ensure(settings)  # dbt reads it as a source, so it exists from the first load
