@@ -1,8 +1,9 @@
 """Load one landing file (a source table on a delivery date) into the raw layer.
 
 verify manifest (sha256, rows) and, for partners, the sampling policy
--> read every line with DuckDB, validate against the contract, quarantine bad lines
--> drop duplicates (within the file, and of earlier deliveries: first delivery wins)
+-> read every line (JSONL with DuckDB, CSV line by line: lines.py), validate against the contract
+   and the plausibility rules (rules.py), quarantine bad lines
+-> drop duplicates (within the file, and of deliveries within the horizon: first delivery wins)
 -> write Parquet and commit (see rawstore.py).
 A file that fails verification loads nothing and leaves the previous state in place.
 """
