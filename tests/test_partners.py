@@ -37,6 +37,7 @@ def _append(path: Path, row: dict) -> None:
 def vip_world(tmp_path_factory):
     home = tmp_path_factory.mktemp("vip")
     repo = home / "repo"
+    repo.mkdir()
     for name in COPIED:
         source = REPO_ROOT / name
         if source.is_dir():
