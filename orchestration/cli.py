@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from redcat.cli import UsageProblem, _date, console, main, out_console
+from redcat.cli import InputProblem, UsageProblem, _date, _environment_problems, console, main, out_console
 
 
 @main.command("run")
@@ -34,7 +34,10 @@ def run_command(start, end, landing, warehouse, verbose):
     if not settings.landing_dir.is_dir():
         raise UsageProblem(f"landing directory {settings.landing_dir} does not exist; pass --landing DIR, set "
                            "REDCAT_LANDING_DIR, or create one with `redcat generate`")
-    outcome = run(settings, start, end, console=console, log_level="INFO" if verbose else "CRITICAL")
+    try:
+        outcome = run(settings, start, end, console=console, log_level="INFO" if verbose else "CRITICAL")
+    except _environment_problems() as e:
+        raise InputProblem(str(e)) from None
     print_run_summary(settings, outcome, out_console)
     sys.exit(outcome.exit_code)
 

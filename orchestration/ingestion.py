@@ -12,7 +12,8 @@ right after materialising:
 | delivery_arrived (partners) | no | the partner's dump for the day did not arrive (the completeness check then says no_delivery) |
 | quarantine_rate | no | more than 1 % of a file's lines were quarantined |
 | volume_vs_trailing_median | no | the sampling-normalised volume is outside 0.5x-2x the 14-day median |
-| no_later_duplicates | no | an earlier delivery, loaded late, repeats keys already in later partitions |
+| no_later_duplicates | no | an earlier delivery, loaded late, repeats keys already in later partitions (`redcat run` re-runs them) |
+| landing_warnings | no | a delivery folder holds files its manifest does not list, or a refund exceeds its order's purchase |
 """
 
 
@@ -87,6 +88,9 @@ def _check_specs(table: SourceTable, key: dg.AssetKey) -> list[dg.AssetCheckSpec
                           description=f"At most {QUARANTINE_WARN_SHARE:.0%} of a file's lines are quarantined."),
         dg.AssetCheckSpec("volume_vs_trailing_median", asset=key,
                           description="Sampling-normalised volume within 0.5x-2x of the trailing 14-day median."),
+        dg.AssetCheckSpec("landing_warnings", asset=key,
+                          description="Nothing odd but loadable: no unlisted files in the delivery folder, no refund above "
+                                      "its order's purchase (docs/ingestion.md)."),
     ]
     if _is_partner(table):
         specs += [
@@ -139,6 +143,8 @@ def build_ingestion_asset(table: SourceTable) -> dg.AssetsDefinition:
                 results.append(res)
                 progress.done(step, res.delivery_date, _one_line(res))
                 (context.log.error if res.status == REJECTED else context.log.info)(f"{step} {res.delivery_date}: {_one_line(res)}")
+                for warning in res.warnings:
+                    context.log.warning(f"{step} {res.delivery_date}: {warning}")
             checks = list(_evaluate_checks(table, key, loader, results))
         yield dg.MaterializeResult(asset_key=key, metadata=_metadata(results))
         if _is_partner(table):
@@ -231,6 +237,11 @@ def _evaluate_checks(table: SourceTable, key: dg.AssetKey, loader: Loader, resul
     yield from _result(key, "volume_vs_trailing_median", [(v.day, v.message) for v in verdicts if not v.ok],
                   "; ".join(v.message for v in verdicts[-3:]) or "nothing loaded", severity=dg.AssetCheckSeverity.WARN,
                   metadata={"days": dg.MetadataValue.json([v.__dict__ for v in verdicts])})
+
+    warned = [(r.delivery_date, f"{where(r)}: {w}") for r in results for w in r.warnings]
+    yield from _result(key, "landing_warnings", warned, "no unlisted files, no refund above its order",
+                  severity=dg.AssetCheckSeverity.WARN,
+                  metadata={"warnings": len(warned), "over_refunds": sum(r.over_refunds for r in results)})
 
     if partner:
         policy_failures = [(r.delivery_date, f"{where(r)}: {r.message}") for r in results if r.status == REJECTED and r.rejected_by == "policy"]

@@ -54,7 +54,39 @@ def run(settings: Settings, start: dt.date, end: dt.date, console: Console | Non
     """Execute the daily job of `defs` (default: the redcat code location) for delivery dates
     start..end in this process. Dagster's console log is quiet by default (`log_level`); the
     outcome carries every check result for the summary, the log file everything else.
-    `selection="ingestion"` runs the ingestion assets only."""
+    `selection="ingestion"` runs the ingestion assets only.
+
+    A warehouse held by another process is waited for (REDCAT_LOCK_TIMEOUT_SECONDS), then
+    WarehouseBusy is raised before any step runs. When later delivery dates are already built,
+    the dates are loaded first, and the later dates whose raw partitions they invalidate (keys the
+    earlier delivery wins, redcat/ingest/backfill.py) are re-run with them: any order of runs
+    equals day by day."""
+    from redcat.duck import connect, wait_until_free
+    from redcat.ingest import backfill
+    from redcat.ingest.rules import Rules
+
+    Rules.for_day(start)  # an unusable REDCAT_* setting stops the run before any step (SettingProblem)
+    wait_until_free(settings.warehouse)
+    if not settings.warehouse.exists():
+        return _execute(settings, start, end, console, log_level, selection, defs)
+    with connect(settings.warehouse, read_only=True) as con:
+        later_exist = backfill.built_after(con, end)
+    if not later_exist:
+        return _execute(settings, start, end, console, log_level, selection, defs)
+    first = _execute(settings, start, end, None, log_level, "ingestion", defs)
+    with connect(settings.warehouse, read_only=True) as con:
+        rerun = backfill.invalidated_dates(con, start, end)
+    if not rerun and selection == "ingestion":
+        return first
+    last = max([end, *rerun])
+    outcome = _execute(settings, start, last, console, log_level, selection, defs)
+    if rerun:
+        outcome.requested, outcome.rerun_dates = (start, end), rerun
+    return outcome
+
+
+def _execute(settings: Settings, start: dt.date, end: dt.date, console: Console | None, log_level: str,
+             selection: str, defs: dg.Definitions | None) -> RunOutcome:
     with environment(settings.export_env()):  # dbt subprocesses and Dagster resources read REDCAT_*
         if defs is None:
             from orchestration.definitions import defs

@@ -33,14 +33,18 @@ def ensure(settings: Settings) -> Path:
 def read(settings: Settings) -> list[tuple]:
     target = ensure(settings)
     with duckdb.connect() as con:
-        return con.execute(f"SELECT partner, report_date, accepted_by, reason, accepted_at FROM read_parquet('{target}') "
-                           "ORDER BY accepted_at").fetchall()
+        return con.execute("SELECT partner, report_date, accepted_by, reason, accepted_at FROM read_parquet(?) "
+                           "ORDER BY accepted_at", [str(target)]).fetchall()
 
 
 def accept(settings: Settings, partner: str, day: dt.date, by: str, reason: str) -> None:
     rows = read(settings)
     rows.append((partner, day, by, reason, dt.datetime.now(dt.UTC)))
     _write(path(settings), rows)
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _write(target: Path, rows: list[tuple]) -> None:
@@ -51,5 +55,5 @@ def _write(target: Path, rows: list[tuple]) -> None:
         con.execute(f"CREATE TABLE a ({SCHEMA})")
         if rows:
             con.executemany("INSERT INTO a VALUES (?, ?, ?, ?, ?)", rows)
-        con.execute(f"COPY a TO '{tmp}' (FORMAT parquet)")
+        con.execute(f"COPY a TO {_literal(str(tmp))} (FORMAT parquet)")  # COPY takes no bound file name
     os.replace(tmp, target)

@@ -26,6 +26,23 @@ class UsageProblem(click.UsageError):
     """Bad usage or unreadable input: exit 2 with a message that says what to do."""
 
 
+class InputProblem(click.ClickException):
+    """Unusable input or a busy warehouse (not a usage mistake): exit 2 with what, where and what to do."""
+
+    exit_code = EXIT_BAD_INPUT
+
+    def show(self, file=None) -> None:
+        console.print(f"[red]Error[/red]: {self.format_message()}", markup=True, highlight=False, soft_wrap=True)
+
+
+def _environment_problems():
+    """The exceptions that mean the warehouse or a setting cannot be used as configured."""
+    from redcat.duck import WarehouseBusy
+    from redcat.ingest.rules import SettingProblem
+
+    return (WarehouseBusy, SettingProblem)
+
+
 def _date(ctx, param, value):
     if value is None:
         return None
@@ -145,7 +162,11 @@ def ingest(start, end, landing, warehouse, tables):
         raise UsageProblem(f"unknown table(s) {', '.join(unknown)}; known: {', '.join(known)}")
     chosen = [known[t] for t in tables] if tables else list(contract.ALL_TABLES)
     rejected = 0
-    with Loader(settings) as loader:
+    try:
+        loader = Loader(settings)
+    except _environment_problems() as e:
+        raise InputProblem(str(e)) from None
+    with loader:
         for line in loader.recovered:
             console.print(f"[yellow]recovery[/yellow] {line}")
         for day in date_range(start, end):
@@ -155,6 +176,8 @@ def ingest(start, end, landing, warehouse, tables):
                 counts = (f"loaded {res.rows_loaded:,}, quarantined {res.rows_quarantined:,}, duplicates {res.rows_duplicate:,}"
                           if res.status == "loaded" else res.message)
                 out_console.print(f"{day} {table.source}/{table.table}: {res.status}  {counts}")
+                for warning in res.warnings:
+                    console.print(f"[yellow]warning[/yellow] {warning}")
     sys.exit(EXIT_CHECKS_FAILED if rejected else EXIT_OK)
 
 

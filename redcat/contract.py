@@ -19,7 +19,14 @@ NEGATIVE_AMOUNT = "negative_amount"
 REASONS = (MALFORMED_LINE, UNKNOWN_ENUM, UNPARSABLE_TIME, MISSING_KEY, NEGATIVE_AMOUNT)
 # Quarantine only: a value of the right field but the wrong form (amount 0 or "abc", user_key not hex).
 INVALID_VALUE = "invalid_value"
-QUARANTINE_REASONS = REASONS + (INVALID_VALUE,)
+# Quarantine only, from the rules of redcat/ingest/rules.py and the line reader (docs/ingestion.md).
+LINE_TOO_LONG = "line_too_long"  # over the reader's line limit; raw_text keeps its start, detail points at the bytes
+AFTER_DELIVERY = "after_delivery"  # dated after its delivery date (beyond the clock-skew allowance)
+OLDER_THAN_HORIZON = "older_than_horizon"  # an event dated more than the dedup horizon before its delivery
+OUTSIDE_PROGRAMME = "outside_programme"  # a callback dated outside every sampling programme of its partner
+IMPLAUSIBLE_AMOUNT = "implausible_amount"  # an amount above the partner's plausible maximum (seeds/partners.csv)
+QUARANTINE_REASONS = REASONS + (INVALID_VALUE, LINE_TOO_LONG, AFTER_DELIVERY, OLDER_THAN_HORIZON, OUTSIDE_PROGRAMME,
+                                IMPLAUSIBLE_AMOUNT)
 
 
 @dataclass(frozen=True)
@@ -142,6 +149,11 @@ CONTENT_TABLES = (_note_events(), _notes(), _ad_spend())
 NOTE_EVENTS, NOTES, AD_SPEND = CONTENT_TABLES
 CALLBACKS = {p: _callbacks(p) for p in reference.partners()}
 ALL_TABLES: tuple[SourceTable, ...] = CONTENT_TABLES + tuple(CALLBACKS.values())
+
+
+def tables_of(source: str) -> tuple[SourceTable, ...]:
+    """The tables delivered in one source's folder, in contract order."""
+    return tuple(t for t in ALL_TABLES if t.source == source)
 
 
 def table(source: str, name: str) -> SourceTable:

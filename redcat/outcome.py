@@ -37,6 +37,8 @@ class RunOutcome:
     step_seconds: dict[str, float] = field(default_factory=dict)  # Dagster step -> wall-clock seconds
     row_counts: dict[str, int] = field(default_factory=dict)  # asset -> rows, as recorded in the materialisation
     column_schemas: dict[str, list[str]] = field(default_factory=dict)  # asset -> column names recorded
+    requested: tuple[dt.date, dt.date] | None = None  # the dates asked for, when a backfill widened the run
+    rerun_dates: dict[dt.date, list[str]] = field(default_factory=dict)  # later dates re-run, and why (backfill.py)
 
     @property
     def failed_checks(self) -> list[CheckOutcome]:

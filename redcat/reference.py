@@ -70,6 +70,13 @@ def partner_deadline_hours() -> dict[str, int]:
     return {r["partner"]: int(r["delivery_deadline_hours"]) for r in _read("partners")}
 
 
+@cache
+def partner_max_gmv_cny() -> dict[str, float]:
+    """The largest purchase or refund amount a partner's callback may plausibly carry; larger ones are
+    quarantined as implausible_amount (seeds/partners.csv, max_plausible_gmv_cny)."""
+    return {r["partner"]: float(r["max_plausible_gmv_cny"]) for r in _read("partners")}
+
+
 @dataclass(frozen=True)
 class Category:
     category: str

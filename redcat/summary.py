@@ -14,6 +14,11 @@ from redcat.outcome import RunOutcome
 
 
 def print_run_summary(settings: Settings, outcome: RunOutcome, console: Console) -> None:
+    if outcome.rerun_dates:
+        start, end = outcome.requested
+        dates = ", ".join(f"{d} ({', '.join(t)})" for d, t in outcome.rerun_dates.items())
+        console.print(f"Backfill: {start}..{end} was loaded after later dates; its deliveries win keys that later "
+                      f"partitions held, so these were re-run with it: {dates}. Ran {outcome.start}..{outcome.end}.")
     _print_loads(settings, outcome, console)
     _print_checks(outcome, console)
     if outcome.log_path:
@@ -40,7 +45,11 @@ def print_run_summary(settings: Settings, outcome: RunOutcome, console: Console)
 def _print_loads(settings: Settings, outcome: RunOutcome, console: Console) -> None:
     if not settings.warehouse.exists():
         return
-    con = connect(settings.warehouse, read_only=True)
+    try:
+        con = connect(settings.warehouse, read_only=True, wait_seconds=0)
+    except Exception as e:  # noqa: BLE001 - the summary must not hide the run's outcome
+        console.print(f"[yellow]The load ledger could not be read[/yellow] ({e}); the checks below still apply.")
+        return
     try:
         rows = con.execute(
             """SELECT source || '/' || table_name, count(*) FILTER (WHERE status = 'loaded'),

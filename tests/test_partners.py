@@ -18,7 +18,7 @@ import pytest
 from redcat.config import REPO_ROOT
 
 VIP_PARTNER = {"partner": "vip", "partner_name": "Vipshop", "programme": "xiaohonglian", "programme_zh": "小红链",
-               "delivery_deadline_hours": "26"}
+               "delivery_deadline_hours": "26", "max_plausible_gmv_cny": "1000000"}
 VIP_POLICY = {"partner": "vip", "program_version": "v1", "sampling_ratio": "0.5", "landing_rate": "0.95",
               "valid_from": "2024-06-01", "valid_to": "", "note": "test assumption: 50 % of users"}
 COPIED = ("pyproject.toml", "redcat", "orchestration", "dbt_project", "seeds")

@@ -1,8 +1,9 @@
 """Load one landing file (a source table on a delivery date) into the raw layer.
 
 verify manifest (sha256, rows) and, for partners, the sampling policy
--> read every line with DuckDB, validate against the contract, quarantine bad lines
--> drop duplicates (within the file, and of earlier deliveries: first delivery wins)
+-> read every line (JSONL with DuckDB, CSV line by line: lines.py), validate against the contract
+   and the plausibility rules (rules.py), quarantine bad lines
+-> drop duplicates (within the file, and of deliveries within the horizon: first delivery wins)
 -> write Parquet and commit (see rawstore.py).
 A file that fails verification loads nothing and leaves the previous state in place.
 """
@@ -10,6 +11,7 @@ A file that fails verification loads nothing and leaves the previous state in pl
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import time
 import uuid
 from collections.abc import Callable
@@ -24,9 +26,17 @@ from redcat.contract import SourceTable
 from redcat.duck import connect
 from redcat.ingest import rawstore
 from redcat.ingest.ledger import ensure_schema, insert_ledger
-from redcat.ingest.manifest import ManifestProblem, find_data_file, read_manifest, sha256_file
-from redcat.timeutil import BUSINESS_TZ
-from redcat.ingest.validate import csv_parse_sql, ident, jsonl_detail_sql, jsonl_parse_sql, line_reader, q
+from redcat.ingest.manifest import (
+    ManifestProblem,
+    find_data_file,
+    inside_landing,
+    read_manifest,
+    sha256_file,
+    unlisted_files,
+)
+from redcat.ingest.lines import MAX_LINE_BYTES, RAW_TEXT_PREVIEW, csv_records, has_bare_carriage_return, lines_table
+from redcat.ingest.rules import Rules, horizon_days
+from redcat.ingest.validate import csv_parse_sql, ident, jsonl_detail_sql, jsonl_parse_sql, q, reader_lines
 
 LOADED, REJECTED, NO_DELIVERY, NOT_IN_PROGRAMME, KEPT = "loaded", "rejected", "no_delivery", "not_in_programme", "kept"
 DELIVERIES_TABLE = "deliveries"
@@ -59,6 +69,8 @@ class LoadResult:
     rows_duplicate: int = 0
     quarantine_by_reason: dict[str, int] = field(default_factory=dict)
     later_conflicts: int = 0
+    over_refunds: int = 0
+    warnings: list[str] = field(default_factory=list)
     program_version: str | None = None
     sampling_ratio: float | None = None
     seconds: float = 0.0
@@ -85,6 +97,7 @@ class Loader:
         self.settings = settings
         self.run_id = run_id
         self.progress = progress or (lambda stage: None)
+        Rules.for_day(dt.date.today())  # an unusable REDCAT_* setting fails here, before any load (SettingProblem)
         self.con = connect(settings.warehouse)
         ensure_schema(self.con)
         acceptances.ensure(settings)  # dbt reads it as a source, so it exists from the first load
@@ -175,13 +188,21 @@ class Loader:
 
     def _load_file(self, table, day, directory, partner, programme, res) -> None:
         self.progress("verify")
-        manifest = read_manifest(directory)
+        root = self.settings.landing_dir
+        inside_landing(directory, root)
+        manifest = read_manifest(directory, root)
         if manifest.source != table.source or manifest.delivery_date != res.delivery_date:
             raise ManifestProblem(
                 f"{manifest.path} says source={manifest.source!r}, delivery_date={manifest.delivery_date!r} but it lies in "
                 f"{directory}. The folder and the manifest must agree; ask the sender to fix the delivery."
             )
-        path, entry = find_data_file(directory, table.stem, manifest)
+        path, entry = find_data_file(directory, table.stem, manifest, root)
+        if table == contract.tables_of(table.source)[0]:  # once per delivery folder, with its first table
+            extra = unlisted_files(directory, manifest)
+            if extra:
+                res.warnings.append(
+                    f"{directory}: {', '.join(extra)} {'is' if len(extra) == 1 else 'are'} not listed in {manifest.path.name} "
+                    "and was not loaded. If it should have been, ask the sender for a manifest that lists it.")
         res.file = str(path.relative_to(self.settings.landing_dir))
         res.rows_declared, res.sha256_declared = entry.rows, entry.sha256
         if partner:
@@ -196,11 +217,12 @@ class Loader:
         if partner:
             _check_policy(manifest, partner, programme, res.delivery_date)
         self.progress("validate")
+        rules = Rules.for_day(day)
         try:
             if table.fmt == "jsonl":
-                self._parse_jsonl(table, path)
+                self._parse_jsonl(table, path, rules, entry.rows)
             else:
-                self._parse_csv(table, path)
+                self._parse_csv(table, path, rules)
         except duckdb.Error as e:  # unreadable bytes (not gzip, not text): the file, not the loader
             raise ContractProblem(str(e).splitlines()[0]) from None
         res.rows_read = self.con.execute("SELECT count(*) FROM parsed").fetchone()[0]
@@ -215,75 +237,85 @@ class Loader:
         self._write_rows(table, res)
 
     # --- parsing -------------------------------------------------------
-    def _parse_jsonl(self, table: SourceTable, path: Path) -> None:
-        self.con.execute(f"CREATE OR REPLACE TEMP TABLE parsed AS {jsonl_parse_sql(table, path, 'enc_rejects')}")
+    def _parse_jsonl(self, table: SourceTable, path: Path, rules: Rules, declared: int) -> None:
+        """DuckDB's streaming line reader; when its count disagrees with the manifest because the
+        file holds a bare CR (JSON whitespace, but a line end to that reader), the file is re-read
+        with lines split on \\n only (lines.py)."""
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE parsed AS "
+                         f"{jsonl_parse_sql(table, reader_lines(path, 'enc_rejects'), rules)}")
+        self._reader_rejects(path)
         self._fix_line_numbers_after_encoding_rejects()
-        self.con.execute(f"UPDATE parsed SET detail = d.detail FROM ({jsonl_detail_sql(table)}) d "
+        # fetchall: register() below refuses a connection with an unfinished result
+        read = self.con.execute("SELECT (SELECT count(*) FROM parsed) + (SELECT count(*) FROM line_rejects)").fetchall()[0][0]
+        if read != declared and has_bare_carriage_return(path):
+            good, bad = lines_table(path, self._relative(path))
+            self.con.register("py_lines", good)
+            self.con.register("py_rejects", bad)
+            try:
+                self.con.execute(f"CREATE OR REPLACE TEMP TABLE parsed AS {jsonl_parse_sql(table, 'py_lines', rules)}")
+                self.con.execute("CREATE OR REPLACE TEMP TABLE line_rejects AS SELECT * FROM py_rejects")
+            finally:
+                self.con.unregister("py_lines")
+                self.con.unregister("py_rejects")
+        self.con.execute(f"UPDATE parsed SET detail = d.detail FROM ({jsonl_detail_sql(table, rules)}) d "
                          "WHERE parsed.line_number = d.line_number")
+        self.con.execute("INSERT INTO parsed (line_number, raw_text, reason, detail) "
+                         "SELECT line_number, raw_text, reason, detail FROM line_rejects")
+
+    def _relative(self, path: Path) -> str:
+        try:
+            return str(path.relative_to(self.settings.landing_dir))
+        except ValueError:
+            return str(path)
+
+    def _reader_rejects(self, path: Path) -> None:
+        """Lines DuckDB's reader could not return: over the line limit, or not UTF-8."""
+        too_long = q(contract.LINE_TOO_LONG)
         self.con.execute(
-            "INSERT INTO parsed (line_number, raw_text, reason, detail) "
-            f"SELECT line, csv_line, {q(contract.MALFORMED_LINE)}, 'line is not valid UTF-8' FROM enc_rejects"
+            f"""CREATE OR REPLACE TEMP TABLE line_rejects AS
+                SELECT line AS line_number, any_value(csv_line) AS raw_text,
+                       CASE WHEN bool_or(error_type = 'LINE SIZE OVER MAXIMUM') THEN {too_long}
+                            ELSE {q(contract.MALFORMED_LINE)} END AS reason,
+                       CASE WHEN bool_or(error_type = 'LINE SIZE OVER MAXIMUM')
+                            THEN 'line is ' || coalesce(regexp_extract(any_value(error_message), 'Actual Size:\\s*([0-9]+)', 1), 'more than {MAX_LINE_BYTES}')
+                                 || ' bytes, over the {MAX_LINE_BYTES >> 20} MiB line limit; raw_text keeps its first '
+                                 || '{RAW_TEXT_PREVIEW:,} characters, the whole line is in ' || {q(self._relative(path))}
+                                 || ' from byte ' || (min(byte_position) - 1) || ' (0-based) of its uncompressed text'
+                            ELSE 'line is not valid UTF-8' END AS detail
+                FROM enc_rejects GROUP BY line"""
         )
 
     def _fix_line_numbers_after_encoding_rejects(self) -> None:
         """Rejected lines do not get an ordinal: shift later lines back to their physical number."""
-        if not self.con.execute("SELECT count(*) FROM enc_rejects").fetchone()[0]:
+        if not self.con.execute("SELECT count(*) FROM line_rejects").fetchone()[0]:
             return
         self.con.execute(
             """
             CREATE OR REPLACE TEMP TABLE rej_shift AS
-            SELECT line - row_number() OVER (ORDER BY line) AS good_before, row_number() OVER (ORDER BY line) AS j
-            FROM enc_rejects;
+            SELECT line_number - row_number() OVER (ORDER BY line_number) AS good_before,
+                   row_number() OVER (ORDER BY line_number) AS j
+            FROM line_rejects;
             UPDATE parsed SET line_number = line_number + coalesce(
                 (SELECT max(j) FROM rej_shift WHERE good_before < parsed.line_number), 0);
             """
         )
 
-    def _parse_csv(self, table: SourceTable, path: Path) -> None:
-        con = self.con
+    def _parse_csv(self, table: SourceTable, path: Path, rules: Rules) -> None:
+        """CSV files are small: split on \\n and parsed one record per line in Python (lines.py), so one
+        line with an unbalanced quote is quarantined alone."""
         names = [f.name for f in table.fields]
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE parsed AS SELECT ordinality AS line_number, line AS text "
-            f"FROM {line_reader(path, 'enc_rejects')}"
-        )
-        self._fix_line_numbers_after_encoding_rejects()
-        header = con.execute("SELECT text FROM parsed WHERE line_number = 1").fetchone()
-        got = [h.strip().strip('"').lstrip("\ufeff") for h in (header[0] if header and header[0] else "").split(",")]
+        try:
+            got, records = csv_records(path, self._relative(path), names)
+        except (OSError, EOFError, gzip.BadGzipFile) as e:  # not gzip, truncated stream
+            raise ContractProblem(f"cannot read the file: {e}") from None
         if got != names:
             raise ContractProblem(f"header is {','.join(got)!r}, expected {','.join(names)!r}")
-        con.execute("ALTER TABLE parsed RENAME TO lines")
-        columns = "{" + ", ".join(f"{q(n)}: 'VARCHAR'" for n in names) + "}"
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE csv_rows AS SELECT ordinality AS r, * FROM read_csv({q(str(path))}, "
-            f"header=true, columns={columns}, auto_detect=false, strict_mode=true, delim=',', quote='\"', escape='\"', "
-            "store_rejects=true, rejects_table='csv_rejects', rejects_scan='csv_rejects_scan') WITH ORDINALITY"
-        )
-        con.execute(
-            """
-            CREATE OR REPLACE TEMP TABLE csv_bad AS
-            SELECT line AS line_number, any_value(csv_line) AS text,
-                   'CSV ' || lower(replace(any_value(error_type), '_', ' ')) || ': ' || any_value(error_message) AS detail0
-            FROM csv_rejects GROUP BY line;
-            CREATE OR REPLACE TEMP TABLE csv_map AS
-            SELECT line_number, row_number() OVER (ORDER BY line_number) AS r FROM lines
-            WHERE line_number > 1 AND text IS NOT NULL AND trim(text) <> ''
-              AND line_number NOT IN (SELECT line_number FROM csv_bad);
-            """
-        )
-        mapped, rows = con.execute("SELECT (SELECT count(*) FROM csv_map), (SELECT count(*) FROM csv_rows)").fetchone()
-        if mapped != rows:
-            raise ContractProblem(f"{rows} records on {mapped} lines: a quoted field spans lines; redcat expects one record per line")
-        cols = ", ".join(f"r.{ident(n)}" for n in names)
-        nulls = ", ".join(f"NULL AS {ident(n)}" for n in names)
-        relation = f"""(
-            SELECT m.line_number, l.text, true AS ok, NULL AS detail0, {cols}
-            FROM csv_rows r JOIN csv_map m USING (r) JOIN lines l USING (line_number)
-            UNION ALL SELECT line_number, text, false, detail0, {nulls} FROM csv_bad
-            UNION ALL SELECT line_number, text, false, 'blank line', {nulls} FROM lines
-                      WHERE line_number > 1 AND (text IS NULL OR trim(text) = '')
-                        AND line_number NOT IN (SELECT line_number FROM csv_bad)
-        )"""
-        con.execute(f"CREATE OR REPLACE TEMP TABLE parsed AS {csv_parse_sql(table, relation)}")
+        self.con.execute("SELECT 1").fetchall()  # register() refuses a connection with an unfinished result
+        self.con.register("py_csv", records)
+        try:
+            self.con.execute(f"CREATE OR REPLACE TEMP TABLE parsed AS {csv_parse_sql(table, 'py_csv', rules)}")
+        finally:
+            self.con.unregister("py_csv")
 
     # --- duplicates ----------------------------------------------------
     def _dedupe(self, table: SourceTable, res: LoadResult) -> None:
@@ -304,6 +336,8 @@ class Loader:
             )
         if table.dedup == "first" and lo is not None:
             self._drop_earlier_deliveries(table, res, key, ts, lo, hi)
+        if table.table == "callbacks":
+            self._flag_over_refunds(table, res)
         dropped = con.execute("SELECT count(DISTINCT line_number) FROM drop_lines").fetchone()[0]
         res.rows_loaded, res.rows_duplicate = valid - dropped, dropped
         self.event_range = (lo, hi)
@@ -312,39 +346,68 @@ class Loader:
         )
         res.rows_quarantined = sum(res.quarantine_by_reason.values())
 
-    def _partitions_overlapping(self, table: SourceTable, day: str, op: str, lo, hi) -> list[str]:
+    def _partitions_within(self, table: SourceTable, after: str, until: str, *, inclusive_until: bool) -> list[str]:
+        """Raw files of this table's non-empty partitions with after < delivery_date < (or <=) until."""
         rows = self.con.execute(
-            f"""SELECT path FROM ops.raw_partitions WHERE source = ? AND table_name = ? AND delivery_date {op} ?
-                AND rows > 0 AND max_event_time >= ? AND min_event_time <= ? ORDER BY delivery_date""",
-            [table.source, table.table, day, lo, hi],
+            f"""SELECT path FROM ops.raw_partitions WHERE source = ? AND table_name = ? AND rows > 0
+                AND delivery_date > ? AND delivery_date {'<=' if inclusive_until else '<'} ? ORDER BY delivery_date""",
+            [table.source, table.table, after, until],
         ).fetchall()
         return [r[0] for r in rows if Path(r[0]).exists()]
 
     def _drop_earlier_deliveries(self, table: SourceTable, res: LoadResult, key: str, ts: str, lo, hi) -> None:
-        """First delivery wins. An earlier delivery holds only events up to its own date, so only
-        this file's late rows (dated before its delivery date) can repeat one; those few probe
-        the earlier partitions whose event times overlap."""
+        """First delivery wins: a key already delivered within the horizon (REDCAT_DEDUP_HORIZON_DAYS
+        before this delivery date) is a duplicate, whatever event_time the new copy carries. Events
+        older than the horizon were quarantined (older_than_horizon), so none can escape the check."""
         con = self.con
-        day_start = dt.datetime.combine(dt.date.fromisoformat(res.delivery_date), dt.time(), BUSINESS_TZ)
-        earlier = self._partitions_overlapping(table, res.delivery_date, "<", lo, min(hi, day_start))
-        if earlier and lo < day_start:
-            files = "[" + ", ".join(q(p) for p in earlier) + "]"
+        day = dt.date.fromisoformat(res.delivery_date)
+        horizon = dt.timedelta(days=horizon_days())
+        earlier = self._partitions_within(table, (day - horizon - dt.timedelta(days=1)).isoformat(), res.delivery_date,
+                                          inclusive_until=False)
+        if earlier:
             con.execute(
                 f"""INSERT INTO drop_lines
-                    SELECT DISTINCT late.line_number
-                    FROM (SELECT line_number, {key} FROM parsed WHERE reason IS NULL AND {ts} < ?) late
-                    JOIN (SELECT {key} FROM read_parquet({files}) WHERE {ts} BETWEEN ? AND ?) prior USING ({key})""",
-                [day_start, lo, day_start],
+                    SELECT DISTINCT mine.line_number
+                    FROM (SELECT line_number, {key} FROM parsed WHERE reason IS NULL) mine
+                    SEMI JOIN (SELECT {key} FROM read_parquet(?)) prior USING ({key})""",
+                [earlier],
             )
-        later = self._partitions_overlapping(table, self.conflicts_after, ">", lo, hi)
+        later = self._partitions_within(table, self.conflicts_after, (day + horizon).isoformat(), inclusive_until=True)
         if later:
             # Loaded out of order or re-run: later partitions may now hold keys that this earlier
-            # delivery wins. Reported (and fixed by re-running those partitions).
-            files = "[" + ", ".join(q(p) for p in later) + "]"
+            # delivery wins. Counted here; `redcat run` re-runs those dates (backfill.py).
             res.later_conflicts = con.execute(
-                f"""SELECT count(*) FROM read_parquet({files}) prior
-                    SEMI JOIN (SELECT {key} FROM parsed WHERE reason IS NULL) mine USING ({key})"""
+                f"""SELECT count(*) FROM read_parquet(?) prior
+                    SEMI JOIN (SELECT {key} FROM parsed WHERE reason IS NULL) mine USING ({key})""",
+                [later],
             ).fetchone()[0]
+
+    def _flag_over_refunds(self, table: SourceTable, res: LoadResult) -> None:
+        """Refunds of this delivery whose order's refunds (this delivery and the horizon before it) exceed
+        what the order's purchase paid: loaded as delivered, but flagged (a warning) for the partner to explain."""
+        day = dt.date.fromisoformat(res.delivery_date)
+        earlier = self._partitions_within(table, (day - dt.timedelta(days=horizon_days() + 1)).isoformat(),
+                                          res.delivery_date, inclusive_until=False)
+        prior = ("UNION ALL SELECT order_id, event_type, gmv_cny FROM read_parquet(?) "
+                 "WHERE order_id IN (SELECT order_id FROM mine WHERE event_type = 'refund')") if earlier else ""
+        rows = self.con.execute(
+            f"""WITH mine AS (
+                    SELECT order_id, event_type, gmv_cny FROM parsed
+                    WHERE reason IS NULL AND order_id IS NOT NULL
+                      AND line_number NOT IN (SELECT line_number FROM drop_lines)),
+                 orders AS (SELECT * FROM mine {prior})
+                SELECT order_id, sum(gmv_cny) FILTER (WHERE event_type = 'purchase') AS paid,
+                       sum(gmv_cny) FILTER (WHERE event_type = 'refund') AS refunded
+                FROM orders WHERE order_id IN (SELECT order_id FROM mine WHERE event_type = 'refund')
+                GROUP BY order_id HAVING refunded > paid ORDER BY order_id""",
+            [earlier] if earlier else [],
+        ).fetchall()
+        res.over_refunds = len(rows)
+        if rows:
+            shown = ", ".join(f"{o} (paid {p}, refunded {r})" for o, p, r in rows[:5])
+            res.warnings.append(
+                f"{res.file}: {len(rows)} order(s) refunded more than their purchase: {shown}"
+                + (" ..." if len(rows) > 5 else "") + ". Loaded as delivered; ask the partner to explain or correct them.")
 
     # --- writing and committing ---------------------------------------
     def _write_rows(self, table: SourceTable, res: LoadResult) -> None:
@@ -422,6 +485,7 @@ class Loader:
         lo, hi = self.event_range if res.status == LOADED else (None, None)
         return {
             **res.__dict__,
+            "message": res.message or "; ".join(res.warnings) or None,
             "table_name": res.table,
             "run_id": self.run_id,
             "min_event_time": lo,
@@ -432,7 +496,7 @@ class Loader:
 
     def _drop_temp(self) -> None:
         for name in ("parsed", "lines", "csv_rows", "csv_bad", "csv_map", "drop_lines", "rej_shift",
-                     "enc_rejects", "enc_rejects_scan", "csv_rejects", "csv_rejects_scan"):
+                     "enc_rejects", "enc_rejects_scan", "csv_rejects", "csv_rejects_scan", "line_rejects"):
             self.con.execute(f"DROP TABLE IF EXISTS temp.{name}")
 
 

@@ -18,8 +18,11 @@ from pathlib import Path
 
 from redcat import contract
 from redcat.contract import Field, SourceTable
+from redcat.ingest.lines import MAX_LINE_BYTES
+from redcat.ingest.rules import Rules
 
-MAX_LINE_BYTES = 8 << 20
+# JSON types a string field may have (json_type): a string, or null/absent (then it counts as missing).
+STRING_JSON_TYPES = ("VARCHAR", "NULL")
 HEX_KEY_LENGTH = 64
 
 
@@ -65,9 +68,10 @@ def _missing(col: str) -> str:
     return f"({col} IS NULL OR {col} = '')"
 
 
-def _arms(table: SourceTable) -> list[tuple[str, str, str]]:
+def _arms(table: SourceTable, rules: Rules | None, json: bool = False) -> list[tuple[str, str, str]]:
     """(condition, reason, detail SQL) in precedence order. Each condition may assume that
-    every earlier one was false (a CASE evaluates them in order)."""
+    every earlier one was false (a CASE evaluates them in order). `json`: the relation has `jt`,
+    the JSON type of every field (a string field must hold a JSON string)."""
     arms: list[tuple[str, str, str]] = []
     for f in table.fields:  # 1. missing keys
         col = ident(f.name)
@@ -77,6 +81,12 @@ def _arms(table: SourceTable) -> list[tuple[str, str, str]]:
             other, values = f.required_when
             cond = f"({ident(other)} IN ({', '.join(map(q, values))}) AND {_missing(col)})"
             arms.append((cond, contract.MISSING_KEY, q(f"missing field {f.name}, required when {other} is {'/'.join(values)}")))
+    if json:  # 1b. a JSON object, array, number or boolean where the contract says string
+        allowed = ", ".join(map(q, STRING_JSON_TYPES))
+        for i, f in enumerate(table.fields):
+            if f.kind in ("string", "enum"):
+                arms.append((f"(jt[{i + 1}] NOT IN ({allowed}))", contract.INVALID_VALUE,
+                             f"'{f.name} is a JSON ' || lower(jt[{i + 1}]) || ' (' || {ident(f.name)} || '), expected a string'"))
     for f in table.fields:  # 2. enums (an absent optional value is fine)
         if f.kind == "enum":
             col = ident(f.name)
@@ -99,6 +109,8 @@ def _arms(table: SourceTable) -> list[tuple[str, str, str]]:
     if any(f.name == "user_key" for f in table.fields):  # 5. formats
         arms.append((f"(length(user_key) <> {HEX_KEY_LENGTH} OR try(unhex(user_key)) IS NULL)", contract.INVALID_VALUE,
                      f"'user_key is not {HEX_KEY_LENGTH} hexadecimal characters'"))
+    if rules is not None:  # 6. plausibility: dates against the delivery, programmes, amounts (rules.py)
+        arms += rules.arms(table, _t)
     return arms
 
 
@@ -108,14 +120,14 @@ def _with_typed(table: SourceTable, relation: str) -> str:
     return f"(SELECT *{', ' if typed else ''}{', '.join(typed)} FROM {relation})"
 
 
-def reason_sql(table: SourceTable, structure_ok: str) -> str:
+def reason_sql(table: SourceTable, structure_ok: str, rules: Rules | None, json: bool = False) -> str:
     return (f"CASE WHEN NOT {structure_ok} THEN {q(contract.MALFORMED_LINE)} "
-            + " ".join(f"WHEN {c} THEN {q(r)}" for c, r, _ in _arms(table)) + " END")
+            + " ".join(f"WHEN {c} THEN {q(r)}" for c, r, _ in _arms(table, rules, json)) + " END")
 
 
-def detail_sql(table: SourceTable, structure_ok: str, structure_detail: str) -> str:
+def detail_sql(table: SourceTable, structure_ok: str, structure_detail: str, rules: Rules | None, json: bool = False) -> str:
     return (f"CASE WHEN NOT {structure_ok} THEN {structure_detail} "
-            + " ".join(f"WHEN {c} THEN {d}" for c, _, d in _arms(table)) + " END")
+            + " ".join(f"WHEN {c} THEN {d}" for c, _, d in _arms(table, rules, json)) + " END")
 
 
 def output_columns(table: SourceTable) -> list[str]:
@@ -131,9 +143,12 @@ def output_columns(table: SourceTable) -> list[str]:
     return out
 
 
+def _paths(table: SourceTable) -> str:
+    return ", ".join(q(f"$.{f.name}") for f in table.fields)
+
+
 def _json_fields(table: SourceTable, text: str) -> str:
-    paths = ", ".join(q(f"$.{f.name}") for f in table.fields)
-    return f"try(json_extract_string({text}, [{paths}]))"
+    return f"try(json_extract_string({text}, [{_paths(table)}])) AS v, try(json_type({text}, [{_paths(table)}])) AS jt"
 
 
 def _unpack(table: SourceTable) -> str:
@@ -146,31 +161,38 @@ JSON_OK = "(v IS NOT NULL AND (text[1] = '{' OR ltrim(text)[1] = '{'))"
 JSON_DETAIL = "CASE WHEN text IS NULL OR trim(text) = '' THEN 'blank line' ELSE 'not a JSON object' END"
 
 
-def jsonl_parse_sql(table: SourceTable, path: Path, rejects: str) -> str:
-    """One streaming pass over a JSONL file: parse once, classify, type. `detail` is left NULL;
-    `jsonl_detail_sql` fills it in for the bad lines."""
-    src = f"(SELECT ordinality AS k, line AS text, {_json_fields(table, 'line')} AS v FROM {line_reader(path, rejects)})"
-    fields = f"(SELECT k, text, {JSON_OK} AS ok, {_unpack(table)} FROM {src})"
+def reader_lines(path: Path, rejects: str) -> str:
+    """(k, text) of every line DuckDB's line reader can read; the others go to `rejects`."""
+    return f"(SELECT ordinality AS k, line AS text FROM {line_reader(path, rejects)})"
+
+
+def jsonl_parse_sql(table: SourceTable, lines: str, rules: Rules | None) -> str:
+    """One streaming pass over the (k, text) lines of a JSONL file: parse once, classify, type.
+    `detail` is left NULL; `jsonl_detail_sql` fills it in for the bad lines."""
+    src = f"(SELECT k, text, {_json_fields(table, 'text')} FROM {lines})"
+    fields = f"(SELECT k, text, jt, {JSON_OK} AS ok, {_unpack(table)} FROM {src})"
     return f"""
         SELECT k AS line_number, CASE WHEN reason IS NOT NULL THEN text END AS raw_text, reason,
                NULL::VARCHAR AS detail, {', '.join(output_columns(table))}
-        FROM (SELECT *, {reason_sql(table, 'ok')} AS reason FROM {_with_typed(table, fields)})
+        FROM (SELECT *, {reason_sql(table, 'ok', rules, json=True)} AS reason FROM {_with_typed(table, fields)})
     """
 
 
-def jsonl_detail_sql(table: SourceTable) -> str:
+def jsonl_detail_sql(table: SourceTable, rules: Rules | None) -> str:
     """(line_number, detail) for the quarantined lines of `parsed`, re-read from their text."""
-    fields = f"(SELECT line_number, raw_text AS text, {JSON_OK} AS ok, {_unpack(table)} FROM " \
-             f"(SELECT line_number, raw_text, {_json_fields(table, 'raw_text')} AS v FROM parsed WHERE reason IS NOT NULL))"
-    return f"SELECT line_number, {detail_sql(table, 'ok', JSON_DETAIL)} AS detail FROM {_with_typed(table, fields)}"
+    fields = f"(SELECT line_number, raw_text AS text, jt, {JSON_OK} AS ok, {_unpack(table)} FROM " \
+             f"(SELECT line_number, raw_text, {_json_fields(table, 'raw_text')} FROM parsed WHERE reason IS NOT NULL))"
+    return (f"SELECT line_number, {detail_sql(table, 'ok', JSON_DETAIL, rules, json=True)} AS detail "
+            f"FROM {_with_typed(table, fields)}")
 
 
-def csv_parse_sql(table: SourceTable, rows_relation: str) -> str:
-    """Classify and type rows already split into VARCHAR columns (line_number, text, ok, detail0, fields).
-    CSV files are small, so the detail is computed inline."""
+def csv_parse_sql(table: SourceTable, rows_relation: str, rules: Rules | None) -> str:
+    """Classify and type rows already split into VARCHAR columns (line_number, text, ok, detail0, reason0,
+    fields; reason0 overrides, for lines that are not text). CSV files are small, so the detail is computed inline."""
     typed = _with_typed(table, rows_relation)
     return f"""
         SELECT line_number, CASE WHEN reason IS NOT NULL THEN text END AS raw_text, reason, detail,
                {', '.join(output_columns(table))}
-        FROM (SELECT *, {reason_sql(table, 'ok')} AS reason, {detail_sql(table, 'ok', 'detail0')} AS detail FROM {typed})
+        FROM (SELECT *, coalesce(reason0, {reason_sql(table, 'ok', rules)}) AS reason,
+                     {detail_sql(table, 'ok', 'detail0', rules)} AS detail FROM {typed})
     """
