@@ -346,7 +346,7 @@ def test_second_writer_on_a_busy_warehouse_waits_then_exits_2(tmp_path):
         env = {**os.environ, "REDCAT_LOCK_TIMEOUT_SECONDS": "1"}
         env.pop("DAGSTER_HOME", None)
         for command in (["run"], ["ingest"]):
-            done = subprocess.run([sys.executable, "-m", "redcat.cli", *command, "--from", D1, "--to", D1,
+            done = subprocess.run([sys.executable, "-m", "orchestration.cli", *command, "--from", D1, "--to", D1,
                                    "--landing", str(landing), "--warehouse", str(settings.warehouse)],
                                   capture_output=True, text=True, env=env, timeout=600)
             assert done.returncode == 2, done.stdout + done.stderr

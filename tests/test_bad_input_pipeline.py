@@ -136,7 +136,7 @@ def test_unreadable_manifest_is_named_without_a_traceback(world, tmp_path):
     manifest.mkdir()
     env = {**os.environ, "REDCAT_WAREHOUSE": str(tmp_path / "wh" / "warehouse.duckdb")}
     env.pop("DAGSTER_HOME", None)
-    done = subprocess.run([sys.executable, "-m", "redcat.cli", "run", "--from", str(DAY[0]), "--to", str(DAY[0]),
+    done = subprocess.run([sys.executable, "-m", "orchestration.cli", "run", "--from", str(DAY[0]), "--to", str(DAY[0]),
                            "--landing", str(landing)], capture_output=True, text=True, env=env, timeout=1800)
     text = " ".join((done.stdout + done.stderr).split())
     assert done.returncode == 1, text
