@@ -150,6 +150,8 @@ def _with_evidence(event: dg.AssetCheckResult, settings, run_id: str) -> dg.Asse
     log_evaluation(settings.warehouse, evidence.rows, run_id)
     metadata = {**event.metadata, **evidence.metadata}
     metadata["partner_days"] = dg.MetadataValue.md(evidence.metadata["partner_days"]) if evidence.rows else ""
+    # one row per partner-day and callback stage other than store visits (mart_callback_completeness_stages)
+    metadata["stage_tests"] = dg.MetadataValue.md(evidence.metadata.get("stage_tests") or "")
     return dg.AssetCheckResult(
         asset_key=event.asset_key,
         check_name=event.check_name,

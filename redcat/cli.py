@@ -185,10 +185,13 @@ def ingest(start, end, landing, warehouse, tables):
 @click.option("--date", "day", callback=_date, required=True, help="The report date, YYYY-MM-DD.")
 @click.option("--by", "by", required=True, help="Who accepts it (recorded).")
 @click.option("--reason", required=True, help="Why (recorded, shown with the check).")
+@click.option("--stage", default=None,
+              help="Accept only this callback stage (search, store_visit, add_to_cart, purchase, refund); default: the whole day.")
 @click.option("--warehouse", type=click.Path(path_type=Path), help="Warehouse DuckDB file [REDCAT_WAREHOUSE].")
-def accept(partner, day, by, reason, warehouse):
-    """Accept a partner-day as known-incomplete: its completeness failure stops blocking the marts,
-    which then publish it flagged (completeness_accepted). Re-run the partition to publish."""
+def accept(partner, day, by, reason, stage, warehouse):
+    """Accept a partner-day (or one callback stage of it) as known-incomplete: its completeness failure
+    stops blocking the marts, which then publish it flagged (completeness_accepted). Re-run the
+    partition to publish."""
     from redcat import acceptances, reference
     from redcat.config import Settings
 
@@ -198,9 +201,13 @@ def accept(partner, day, by, reason, warehouse):
         raise UsageProblem(f"{partner} runs no callback programme on {day}: there is nothing to accept")
     if not reason.strip() or not by.strip():
         raise UsageProblem("--by and --reason must not be empty: they are the audit trail")
+    stages = reference.callback_event_types()
+    if stage is not None and stage not in stages:
+        raise UsageProblem(f"unknown stage {stage!r}; known: {', '.join(stages)} (or leave --stage out for the whole day)")
     settings = Settings.from_env(warehouse=warehouse)
-    acceptances.accept(settings, partner, day, by.strip(), reason.strip())
-    out_console.print(f"Accepted {partner} {day} as known-incomplete ({by}: {reason}). "
+    acceptances.accept(settings, partner, day, by.strip(), reason.strip(), stage)
+    what = f"{partner} {day}" + (f" stage {stage}" if stage else " (every stage)")
+    out_console.print(f"Accepted {what} as known-incomplete ({by}: {reason}). "
                       f"Publish it with: redcat run --from {day} --to {day}")
 
 

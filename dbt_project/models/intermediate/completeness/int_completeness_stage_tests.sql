@@ -11,13 +11,15 @@
   Expectation, learned from the same partner and stage over the previous
   completeness_baseline_days calendar days (the baseline). A day qualifies when its dump
   loaded, its store-visit test did not fail and it had store-visit users; of those, days whose
-  rate lies far from the median rate (more than 25 % and 4 Poisson standard deviations away:
+  rate lies far from the median rate (more than 30 % and 6 Poisson standard deviations away:
   days that most likely lost the stage themselves) are left out, so failed days do not drag the
-  expectation down. With k qualifying days, R = sum(x) / sum(n) over them and
-      expected x = n R,    var(x - n R) = phi n R (1 + n / sum(n))    (quasi-Poisson)
-  where phi = max(1, Pearson chi-square / (k - 1)) is the day-to-day overdispersion of the
-  baseline. t = (x - n R) / sd is referred to Student's t with k - 1 degrees of freedom (phi is
-  estimated): p_value_below = P(T <= t), by Wallace's normal approximation of t and an erfc with
+  expectation down. With k qualifying days, R = sum(x) / sum(n) over them, m = n R and
+      expected x = m,    var(x) = m + c2 m^2    (negative binomial: Poisson sampling noise plus a
+                                                 relative day-to-day variation c2)
+  c2 = max(0, mean over the baseline of ((x_b - m_b)^2 - m_b) / m_b^2) (moments), and the
+  variance of n R adds (n / sum n_b)^2 (sum m_b + c2 sum m_b^2). dispersion = 1 + c2 m (the
+  day's variance over Poisson). t = (x - m) / sd is referred to Student's t with k - 1 degrees
+  of freedom (c2 is estimated): p_value_below = P(T <= t), by Wallace's normal approximation of t and an erfc with
   relative error below 1.2e-7. test_status:
     insufficient_data  k < completeness_baseline_min_days or n R < completeness_min_expected
     fail               p_value_below < completeness_stage_alpha and x < (1 - completeness_stage_min_shortfall) n R
@@ -106,8 +108,8 @@ kept as (
     select *
     from history
     where not (
-            abs(x - n * median_rate) > 0.25 * n * median_rate
-            and abs(x - n * median_rate) > 4 * sqrt(greatest(n * median_rate, 1.0))
+            abs(x - n * median_rate) > 0.3 * n * median_rate
+            and abs(x - n * median_rate) > 6 * sqrt(greatest(n * median_rate, 1.0))
         )
 ),
 
@@ -127,13 +129,16 @@ pooled as (
 ),
 
 dispersion as (
+    -- extra relative variance c2 (negative binomial, var = m + c2 m^2) by moments over the baseline
     select
         k.report_date,
         k.partner,
         k.stage,
         sum(
-            (k.x - k.n * p.baseline_rate) * (k.x - k.n * p.baseline_rate) / greatest(k.n * p.baseline_rate, 1e-9)
-        ) as pearson_chi2
+            ((k.x - k.n * p.baseline_rate) * (k.x - k.n * p.baseline_rate) - k.n * p.baseline_rate)
+            / greatest(k.n * p.baseline_rate * k.n * p.baseline_rate, 1e-9)
+        ) as excess_sum,
+        sum(k.n * p.baseline_rate * k.n * p.baseline_rate) as baseline_mean_squares
     from kept as k
     inner join pooled as p on k.report_date = p.report_date and k.partner = p.partner and k.stage = p.stage
     group by k.report_date, k.partner, k.stage
@@ -151,9 +156,11 @@ moments as (
         p.baseline_to,
         coalesce(p.baseline_days, 0) as baseline_days,
         p.baseline_rate,
-        case when p.baseline_days > 1 then greatest(1.0, d.pearson_chi2 / (p.baseline_days - 1)) end as dispersion,
+        case when p.baseline_days > 1 then greatest(0.0, d.excess_sum / (p.baseline_days - 1)) end as excess_variance,
         j.reference_users * p.baseline_rate as expected_users,
-        p.baseline_reference_users
+        p.baseline_reference_users,
+        p.baseline_stage_users,
+        d.baseline_mean_squares
     from judged as j
     left join pooled as p on j.report_date = p.report_date and j.partner = p.partner and j.stage = p.stage
     left join dispersion as d on j.report_date = d.report_date and j.partner = d.partner and j.stage = d.stage
@@ -162,7 +169,14 @@ moments as (
 scored as (
     select
         *,
-        sqrt(dispersion * expected_users * (1 + cast(reference_users as double) / baseline_reference_users)) as expected_sd,
+        1 + excess_variance * expected_users as dispersion,
+        -- the day's own variance, plus that of n x the estimated rate
+        sqrt(
+            expected_users + excess_variance * expected_users * expected_users
+            + (cast(reference_users as double) / baseline_reference_users)
+            * (cast(reference_users as double) / baseline_reference_users)
+            * (baseline_stage_users + excess_variance * baseline_mean_squares)
+        ) as expected_sd,
         case when baseline_days > 1 then baseline_days - 1 end as df
     from moments
 ),
