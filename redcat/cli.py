@@ -37,6 +37,16 @@ def main() -> None:
     """redcat: seeding-to-sale attribution warehouse (Dagster + dbt + DuckDB)."""
 
 
+def _partner_day_text(text: str):
+    """PARTNER:DATE:VALUE with a text value (a stage, a brand id, an hour)."""
+    from redcat.generate.options import parse_partner_day
+
+    head, sep, value = text.rpartition(":")
+    if not sep or not value:
+        raise ValueError(f"{text!r} is not of the form PARTNER:DATE:VALUE, e.g. taobao:2024-07-10:purchase")
+    return parse_partner_day(head)[0], value
+
+
 @main.command()
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Landing directory to write (replaced whole).")
 @click.option("--start", callback=_date, required=True, help="First delivery date, YYYY-MM-DD (Asia/Shanghai).")
@@ -51,6 +61,14 @@ def main() -> None:
               help="A partner dump that silently lacks this share of users' callbacks (manifest consistent).")
 @click.option("--truncate", multiple=True, metavar="SOURCE:DATE", help="Truncate a file after its manifest was written (content, taobao, jd).")
 @click.option("--bad-manifest-ratio", multiple=True, metavar="PARTNER:DATE:RATIO", help="A manifest whose sampling ratio disagrees with the policy.")
+@click.option("--drop-stage", multiple=True, metavar="PARTNER:DATE:STAGE",
+              help="A partner dump that silently lacks every callback of one stage (e.g. purchase).")
+@click.option("--drop-brand", multiple=True, metavar="PARTNER:DATE:BRAND",
+              help="A partner dump that silently lacks every callback of one brand (e.g. b0003).")
+@click.option("--truncate-after-hour", multiple=True, metavar="PARTNER:DATE:HOUR",
+              help="A partner dump whose callbacks of the day stop at HOUR:00 (Asia/Shanghai).")
+@click.option("--quiet-day", multiple=True, callback=lambda ctx, param, v: tuple(_date(ctx, param, x) for x in v),
+              metavar="DATE", help="A genuinely quiet day (holiday): half the traffic on both sides, no fault.")
 @click.option("--duplicate-share", type=click.FloatRange(0, 1, max_open=True), default=0.0, show_default=True,
               help="Share of events re-delivered 1-3 days later.")
 @click.option("--late-share", type=click.FloatRange(0, 1, max_open=True), default=0.0, show_default=True,
@@ -64,7 +82,7 @@ def main() -> None:
 @click.option("--burn-in-days", type=click.IntRange(min=0), default=15, show_default=True)
 @click.option("--quiet", is_flag=True)
 def generate(out, start, days, seed, scale, events_per_day, users, drop_delivery, lose_callbacks, truncate,
-             bad_manifest_ratio, duplicate_share, late_share, max_late_days, malformed, landing_rate,
+             bad_manifest_ratio, drop_stage, drop_brand, truncate_after_hour, quiet_day, duplicate_share, late_share, max_late_days, malformed, landing_rate,
              no_sampling, no_gzip, burn_in_days, quiet):
     """Write a synthetic landing zone (per SPEC.md) with ground truth in OUT/_ground_truth."""
     from dataclasses import replace
@@ -84,6 +102,10 @@ def generate(out, start, days, seed, scale, events_per_day, users, drop_delivery
             lose_callbacks=tuple(parse_partner_day(x, with_value=True) for x in lose_callbacks),
             truncate=tuple(_source_day(x) for x in truncate),
             bad_manifest_ratio=tuple(parse_partner_day(x, with_value=True) for x in bad_manifest_ratio),
+            drop_stage=tuple(_partner_day_text(x) for x in drop_stage),
+            drop_brand=tuple(_partner_day_text(x) for x in drop_brand),
+            truncate_after_hour=tuple((pd_, int(v)) for pd_, v in (_partner_day_text(x) for x in truncate_after_hour)),
+            quiet_days=tuple(quiet_day),
             duplicate_share=duplicate_share,
             late_share=late_share,
             max_late_days=max_late_days,
