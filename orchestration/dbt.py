@@ -191,12 +191,14 @@ def _completeness_by_partition(checked: dg.AssetCheckResult, settings, partition
 def _with_evidence(event: dg.AssetCheckResult, settings, run_id: str) -> dg.AssetCheckResult:
     evidence = completeness_evidence(settings.warehouse)
     log_evaluation(settings.warehouse, evidence.rows, run_id)
-    metadata = {**event.metadata, **{k: v for k, v in evidence.metadata.items() if k != "partner_days"}}
+    metadata = {**event.metadata, **{k: v for k, v in evidence.metadata.items() if k not in ("partner_days", "stage_tests")}}
     for column in COVERAGE_FLOATS:  # one partner-day: its figures as floats
         if isinstance(metadata.get(column), (int, float)):
             metadata[column] = dg.MetadataValue.float(float(metadata[column]))
     if evidence.rows:
         metadata["partner_days"] = _evidence_table(evidence.rows)
+    # one row per partner-day and callback stage other than store visits (mart_callback_completeness_stages)
+    metadata["stage_tests"] = dg.MetadataValue.md(evidence.metadata.get("stage_tests") or "")
     return dg.AssetCheckResult(
         asset_key=event.asset_key,
         check_name=event.check_name,

@@ -2,7 +2,9 @@
 
 Stored as one small Parquet file in the raw layer, `_operator/completeness_acceptances.parquet`,
 so dbt reads it as a source on DuckDB and on Spark alike. Rewritten whole and swapped in
-atomically; every acceptance is kept (the latest per partner-day applies).
+atomically; every acceptance is kept. An acceptance names one callback stage (search,
+store_visit, add_to_cart, purchase, refund) or, with stage empty, the whole partner-day.
+A file written before stages existed is rewritten with an empty stage (whole day) when read.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ import duckdb
 
 from redcat.config import Settings
 
-SCHEMA = "partner VARCHAR, report_date DATE, accepted_by VARCHAR, reason VARCHAR, accepted_at TIMESTAMPTZ"
+SCHEMA = "partner VARCHAR, report_date DATE, accepted_by VARCHAR, reason VARCHAR, accepted_at TIMESTAMPTZ, stage VARCHAR"
+COLUMNS = "partner, report_date, accepted_by, reason, accepted_at, stage"
 
 
 def path(settings: Settings) -> Path:
@@ -23,23 +26,32 @@ def path(settings: Settings) -> Path:
 
 
 def ensure(settings: Settings) -> Path:
-    """Create the (empty) acceptances file if there is none yet."""
+    """Create the (empty) acceptances file if there is none yet; add the stage column (empty:
+    the whole day) to a file written before acceptances could name a stage."""
     target = path(settings)
     if not target.exists():
         _write(target, [])
+        return target
+    with duckdb.connect() as con:
+        names = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet('{target}')").fetchall()]
+        if "stage" not in names:
+            old = con.execute("SELECT partner, report_date, accepted_by, reason, accepted_at, NULL "
+                              f"FROM read_parquet('{target}')").fetchall()
+    if "stage" not in names:
+        _write(target, old)
     return target
 
 
 def read(settings: Settings) -> list[tuple]:
     target = ensure(settings)
     with duckdb.connect() as con:
-        return con.execute("SELECT partner, report_date, accepted_by, reason, accepted_at FROM read_parquet(?) "
-                           "ORDER BY accepted_at", [str(target)]).fetchall()
+        return con.execute(f"SELECT {COLUMNS} FROM read_parquet(?) ORDER BY accepted_at", [str(target)]).fetchall()
 
 
-def accept(settings: Settings, partner: str, day: dt.date, by: str, reason: str) -> None:
+def accept(settings: Settings, partner: str, day: dt.date, by: str, reason: str, stage: str | None = None) -> None:
+    """Record an acceptance of one stage of a partner-day, or of the whole day (stage None)."""
     rows = read(settings)
-    rows.append((partner, day, by, reason, dt.datetime.now(dt.UTC)))
+    rows.append((partner, day, by, reason, dt.datetime.now(dt.UTC), stage))
     _write(path(settings), rows)
 
 
@@ -54,6 +66,6 @@ def _write(target: Path, rows: list[tuple]) -> None:
         con.execute("SET TimeZone = 'UTC'")
         con.execute(f"CREATE TABLE a ({SCHEMA})")
         if rows:
-            con.executemany("INSERT INTO a VALUES (?, ?, ?, ?, ?)", rows)
+            con.executemany("INSERT INTO a VALUES (?, ?, ?, ?, ?, ?)", rows)
         con.execute(f"COPY a TO {_literal(str(tmp))} (FORMAT parquet)")  # COPY takes no bound file name
     os.replace(tmp, target)

@@ -58,6 +58,16 @@ def main() -> None:
     """redcat: seeding-to-sale attribution warehouse (Dagster + dbt + DuckDB)."""
 
 
+def _partner_day_text(text: str):
+    """PARTNER:DATE:VALUE with a text value (a stage, a brand id, an hour)."""
+    from redcat.generate.options import parse_partner_day
+
+    head, sep, value = text.rpartition(":")
+    if not sep or not value:
+        raise ValueError(f"{text!r} is not of the form PARTNER:DATE:VALUE, e.g. taobao:2024-07-10:purchase")
+    return parse_partner_day(head)[0], value
+
+
 @main.command()
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Landing directory to write (replaced whole).")
 @click.option("--start", callback=_date, required=True, help="First delivery date, YYYY-MM-DD (Asia/Shanghai).")
@@ -72,6 +82,14 @@ def main() -> None:
               help="A partner dump that silently lacks this share of users' callbacks (manifest consistent).")
 @click.option("--truncate", multiple=True, metavar="SOURCE:DATE", help="Truncate a file after its manifest was written (content, taobao, jd).")
 @click.option("--bad-manifest-ratio", multiple=True, metavar="PARTNER:DATE:RATIO", help="A manifest whose sampling ratio disagrees with the policy.")
+@click.option("--drop-stage", multiple=True, metavar="PARTNER:DATE:STAGE",
+              help="A partner dump that silently lacks every callback of one stage (e.g. purchase).")
+@click.option("--drop-brand", multiple=True, metavar="PARTNER:DATE:BRAND",
+              help="A partner dump that silently lacks every callback of one brand (e.g. b0003).")
+@click.option("--truncate-after-hour", multiple=True, metavar="PARTNER:DATE:HOUR",
+              help="A partner dump whose callbacks of the day stop at HOUR:00 (Asia/Shanghai).")
+@click.option("--quiet-day", multiple=True, callback=lambda ctx, param, v: tuple(_date(ctx, param, x) for x in v),
+              metavar="DATE", help="A genuinely quiet day (holiday): half the traffic on both sides, no fault.")
 @click.option("--duplicate-share", type=click.FloatRange(0, 1, max_open=True), default=0.0, show_default=True,
               help="Share of events re-delivered 1-3 days later.")
 @click.option("--late-share", type=click.FloatRange(0, 1, max_open=True), default=0.0, show_default=True,
@@ -85,7 +103,7 @@ def main() -> None:
 @click.option("--burn-in-days", type=click.IntRange(min=0), default=15, show_default=True)
 @click.option("--quiet", is_flag=True)
 def generate(out, start, days, seed, scale, events_per_day, users, drop_delivery, lose_callbacks, truncate,
-             bad_manifest_ratio, duplicate_share, late_share, max_late_days, malformed, landing_rate,
+             bad_manifest_ratio, drop_stage, drop_brand, truncate_after_hour, quiet_day, duplicate_share, late_share, max_late_days, malformed, landing_rate,
              no_sampling, no_gzip, burn_in_days, quiet):
     """Write a synthetic landing zone (the contract in docs/contract.md) with ground truth in OUT/_ground_truth."""
     from dataclasses import replace
@@ -105,6 +123,10 @@ def generate(out, start, days, seed, scale, events_per_day, users, drop_delivery
             lose_callbacks=tuple(parse_partner_day(x, with_value=True) for x in lose_callbacks),
             truncate=tuple(_source_day(x) for x in truncate),
             bad_manifest_ratio=tuple(parse_partner_day(x, with_value=True) for x in bad_manifest_ratio),
+            drop_stage=tuple(_partner_day_text(x) for x in drop_stage),
+            drop_brand=tuple(_partner_day_text(x) for x in drop_brand),
+            truncate_after_hour=tuple((pd_, int(v)) for pd_, v in (_partner_day_text(x) for x in truncate_after_hour)),
+            quiet_days=tuple(quiet_day),
             duplicate_share=duplicate_share,
             late_share=late_share,
             max_late_days=max_late_days,
@@ -186,10 +208,13 @@ def ingest(start, end, landing, warehouse, tables):
 @click.option("--date", "day", callback=_date, required=True, help="The report date, YYYY-MM-DD.")
 @click.option("--by", "by", required=True, help="Who accepts it (recorded).")
 @click.option("--reason", required=True, help="Why (recorded, shown with the check).")
+@click.option("--stage", default=None,
+              help="Accept only this callback stage (search, store_visit, add_to_cart, purchase, refund); default: the whole day.")
 @click.option("--warehouse", type=click.Path(path_type=Path), help="Warehouse DuckDB file [REDCAT_WAREHOUSE].")
-def accept(partner, day, by, reason, warehouse):
-    """Accept a partner-day as known-incomplete: its completeness failure stops blocking the marts,
-    which then publish it flagged (completeness_accepted). Re-run the partition to publish."""
+def accept(partner, day, by, reason, stage, warehouse):
+    """Accept a partner-day (or one callback stage of it) as known-incomplete: its completeness failure
+    stops blocking the marts, which then publish it flagged (completeness_accepted). Re-run the
+    partition to publish."""
     from redcat import acceptances, reference
     from redcat.config import Settings
 
@@ -199,9 +224,13 @@ def accept(partner, day, by, reason, warehouse):
         raise UsageProblem(f"{partner} runs no callback programme on {day}: there is nothing to accept")
     if not reason.strip() or not by.strip():
         raise UsageProblem("--by and --reason must not be empty: they are the audit trail")
+    stages = reference.callback_event_types()
+    if stage is not None and stage not in stages:
+        raise UsageProblem(f"unknown stage {stage!r}; known: {', '.join(stages)} (or leave --stage out for the whole day)")
     settings = Settings.from_env(warehouse=warehouse)
-    acceptances.accept(settings, partner, day, by.strip(), reason.strip())
-    out_console.print(f"Accepted {partner} {day} as known-incomplete ({by}: {reason}). "
+    acceptances.accept(settings, partner, day, by.strip(), reason.strip(), stage)
+    what = f"{partner} {day}" + (f" stage {stage}" if stage else " (every stage)")
+    out_console.print(f"Accepted {what} as known-incomplete ({by}: {reason}). "
                       f"Publish it with: redcat run --from {day} --to {day}")
 
 

@@ -14,7 +14,11 @@ from redcat.config import DBT_PROJECT_DIR
 
 COLUMNS = ("report_date", "partner", "program_version", "sampling_ratio", "landing_rate", "clicked_users",
            "visited_users", "observed_coverage", "expected_coverage", "ci_low", "ci_high", "p_value_below",
-           "p_value_above", "status", "delivery_status", "is_accepted", "accepted_by", "blocks_marts")
+           "p_value_above", "status", "delivery_status", "is_accepted", "accepted_by", "blocks_marts", "worst_status",
+           "blocking_stages")
+STAGE_COLUMNS = ("report_date", "partner", "stage", "reference_population", "reference_users", "observed_users",
+                 "expected_users", "expected_low", "expected_high", "observed_share", "p_value_below", "baseline_from",
+                 "baseline_to", "baseline_days", "dispersion", "status", "is_accepted", "accepted_by", "blocks_marts")
 
 
 @cache
@@ -45,6 +49,42 @@ def read_rows(warehouse: Path, only_reprocessed: bool = True) -> list[dict]:
     finally:
         con.close()
     return [dict(zip(COLUMNS, r)) for r in rows]
+
+
+def read_stage_rows(warehouse: Path, only_reprocessed: bool = True) -> list[dict]:
+    """The stage tests (mart_callback_completeness_stages) other than store visits."""
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        where = ("AND report_date IN (SELECT report_date FROM intermediate.int_reprocessing_dates)"
+                 if only_reprocessed else "")
+        rows = con.execute(f"SELECT {', '.join(STAGE_COLUMNS)} FROM marts.mart_callback_completeness_stages "
+                           f"WHERE stage <> 'store_visit' {where} ORDER BY report_date, partner, stage_order").fetchall()
+    except duckdb.CatalogException:
+        return []
+    finally:
+        con.close()
+    return [dict(zip(STAGE_COLUMNS, r)) for r in rows]
+
+
+def explain_stage(row: dict) -> str:
+    """One failing stage of a partner-day in words, with what to do."""
+    day, partner, stage = row["report_date"], row["partner"], row["stage"]
+    if row["status"] == "no_delivery":
+        return ""  # said once for the day
+    text = (f"{partner} {day} stage {stage}: {row['observed_users']:,} users with a {stage} callback, expected "
+            f"{row['expected_users']:,.0f} (range of a complete day {row['expected_low']:,.0f}-{row['expected_high']:,.0f}) "
+            f"= {row['reference_users']:,} {row['reference_population'].replace('_', ' ')} x the rate of "
+            f"{row['baseline_days']} baseline days {row['baseline_from']}..{row['baseline_to']}")
+    if row["status"] == "fail":
+        text += (f"; P(so few | complete) = {row['p_value_below']:.2g}: about {1 - row['observed_share']:.0%} of the "
+                 f"{stage} callbacks are missing. Ask {partner} to re-deliver dt={day} and re-run that partition, or run "
+                 f"`redcat accept --partner {partner} --date {day} --stage {stage} --by NAME --reason TEXT` to publish it "
+                 "flagged as known-incomplete.")
+    else:
+        text += "."
+    if row["is_accepted"]:
+        text += f" Accepted as known-incomplete by {row['accepted_by']}."
+    return text
 
 
 def explain(row: dict) -> str:
@@ -82,13 +122,23 @@ def completeness_evidence(warehouse: Path) -> Evidence:
     rows = read_rows(warehouse)
     if not rows:
         return Evidence("No partner programme day was rebuilt by this run: nothing to check.")
+    stages = read_stage_rows(warehouse)
     counts: dict[str, int] = {}
     for r in rows:
         counts[r["status"]] = counts.get(r["status"], 0) + 1
     blocking = [r for r in rows if r["blocks_marts"]]
+    blocking_stages = [s for s in stages if s["blocks_marts"]]
+    stage_text = {(s["report_date"], s["partner"]): [] for s in blocking_stages}
+    for s in blocking_stages:
+        stage_text[(s["report_date"], s["partner"])].append(explain_stage(s))
     if blocking:
+        parts = []
+        for r in blocking:
+            if r["status"] in ("fail", "no_delivery") and not r["is_accepted"]:
+                parts.append(explain(r))
+            parts += [t for t in stage_text.get((r["report_date"], r["partner"]), []) if t]
         description = (f"{len(blocking)} partner-day(s) incomplete; the business marts were not rebuilt. "
-                       + " ".join(explain(r) for r in blocking))
+                       + " ".join(parts))
     else:
         noteworthy = [explain(r) for r in rows if r["status"] in ("warn", "insufficient_data") or r["is_accepted"]]
         description = (f"{len(rows)} partner-day(s) checked: "
@@ -102,6 +152,10 @@ def completeness_evidence(warehouse: Path) -> Evidence:
         "partner_days": "\n".join(table),
         "statuses": counts,
         "blocking_partner_days": [f"{r['partner']} {r['report_date']}" for r in blocking],
+        "blocking_stages": [f"{r['partner']} {r['report_date']} {'all' if r['status'] == 'no_delivery' else 'store_visit'}"
+                            for r in blocking if r["status"] in ("fail", "no_delivery") and not r["is_accepted"]]
+        + [f"{s['partner']} {s['report_date']} {s['stage']}" for s in blocking_stages if s["status"] == "fail"],
+        "stage_tests": "\n".join(_stage_table(stages)) if stages else "",
         "alpha": dbt_vars()["completeness_alpha"],
         "min_shortfall": dbt_vars()["completeness_min_shortfall"],
     }
@@ -109,6 +163,19 @@ def completeness_evidence(warehouse: Path) -> Evidence:
         metadata.update({k: _plain(rows[0][k]) for k in ("clicked_users", "visited_users", "observed_coverage",
                                                           "expected_coverage", "ci_low", "ci_high", "p_value_below", "status")})
     return Evidence(description.strip(), metadata, rows)
+
+
+def _stage_table(stages: list[dict]) -> list[str]:
+    table = ["| date | partner | stage | reference | observed | expected | complete-day range | p below | baseline | status | accepted |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    table += [f"| {s['report_date']} | {s['partner']} | {s['stage']} | {s['reference_users']:,} | {s['observed_users']:,} | "
+              f"{_num(s['expected_users'])} | {_num(s['expected_low'])}-{_num(s['expected_high'])} | {_p(s['p_value_below'])} | "
+              f"{s['baseline_days']} days | {s['status']} | {s['accepted_by'] or ''} |" for s in stages]
+    return table
+
+
+def _num(x) -> str:
+    return "n/a" if x is None else f"{x:,.0f}"
 
 
 def _pct(x) -> str:

@@ -13,6 +13,19 @@ from redcat.duck import connect
 from redcat.outcome import RunOutcome
 
 
+def not_evaluated(outcome: RunOutcome) -> list[str]:
+    """Partner-days of the run's range whose callback completeness was not evaluated because the
+    run stopped before the check (an ingestion or dbt step failed, or dbt was skipped)."""
+    import datetime as dt
+
+    from redcat import reference
+
+    if any(c.name == "callback_completeness" for c in outcome.checks):
+        return []
+    days = [outcome.start + dt.timedelta(days=i) for i in range((outcome.end - outcome.start).days + 1)]
+    return [f"{p} {d}" for d in days for p in reference.partners() if reference.policy_for(p, d) is not None]
+
+
 def print_run_summary(settings: Settings, outcome: RunOutcome, console: Console) -> None:
     if outcome.rerun_dates:
         start, end = outcome.requested
@@ -21,6 +34,12 @@ def print_run_summary(settings: Settings, outcome: RunOutcome, console: Console)
                       f"partitions held, so these were re-run with it: {dates}. Ran {outcome.start}..{outcome.end}.")
     _print_loads(settings, outcome, console)
     _print_checks(outcome, console)
+    missing = not_evaluated(outcome)
+    if missing:
+        console.print(f"[red]NOT EVALUATED[/red]: the run stopped before the callback completeness check, so these "
+                      f"{len(missing)} partner-day(s) were not checked for missing callbacks (any stage): "
+                      + ", ".join(missing) + ". Fix the failed step above and re-run the range; until then their "
+                      "completeness is unknown, not ok.")
     if outcome.log_path:
         console.print(f"Run log (dbt output, Dagster events): {outcome.log_path}")
     if outcome.dagster_home:

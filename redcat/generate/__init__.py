@@ -211,6 +211,35 @@ def _truncate(path: Path) -> int:
     return size
 
 
+def _drop_parts(truth, world, faults, pday, cbs, redelivery, out, keep_redelivery) -> Batch:
+    """A dump that silently lacks one stage, one brand or the hours after a cut-off (manifest
+    consistent with what is left): feeds that fail independently at the partner."""
+    from redcat.generate.simulate import CT
+
+    if not len(cbs):
+        return cbs
+    drop = np.zeros(len(cbs), bool)
+    for kind, rules in (("dropped_stage", faults.drop_stage), ("dropped_brand", faults.drop_brand),
+                        ("truncated_after_hour", faults.truncate_after_hour)):
+        for pd_, value in rules:
+            if pd_ != pday:
+                continue
+            if kind == "dropped_stage":
+                hit = cbs["etype"] == CT[value]
+            elif kind == "dropped_brand":
+                hit = world.brand_ids[cbs["brand"]] == value
+            else:
+                hit = (cbs["t_ms"] >= day_start_ms(pday.day) + int(value) * 3_600_000) & (
+                    cbs["t_ms"] < day_start_ms(pday.day) + DAY_MS)
+            truth.record_fault(kind=kind, source=pday.partner, delivery_date=pday.day.isoformat(), value=value,
+                               callbacks_lost=int((hit & ~drop).sum()), redelivery=str(redelivery.relative_to(out)))
+            drop |= hit
+    if not drop.any():
+        return cbs
+    keep_redelivery()
+    return cbs.take(np.flatnonzero(~drop))
+
+
 def _write_content(writer, truth, opts, world, day, day_dir, out, events, notes_idx, funding, programs, plan) -> dict:
     iso = day.isoformat()
     directory = day_dir / "content"
@@ -267,6 +296,8 @@ def _write_partner(writer, truth, opts, world, day, partner, program, day_dir, o
         truth.record_fault(kind="lost_callbacks", source=partner, delivery_date=iso, share=lost, users_in_dump=len(users),
                            users_lost=len(gone), callbacks_lost=int((~keep).sum()), redelivery=str(redelivery.relative_to(out)))
         cbs = cbs.take(np.flatnonzero(keep))
+
+    cbs = _drop_parts(truth, world, faults, pday, cbs, redelivery, out, lambda: write(redelivery, cbs, manifest_program, []))
 
     bad_ratio = dict(faults.bad_manifest_ratio).get(pday)
     if bad_ratio is not None:

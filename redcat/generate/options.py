@@ -58,10 +58,17 @@ class Faults:
     late_share: float = 0.0
     max_late_days: int = 3
     malformed_per_kind: int = 0
+    drop_stage: tuple[tuple[PartnerDay, str], ...] = ()  # every callback of one stage missing from a dump
+    drop_brand: tuple[tuple[PartnerDay, str], ...] = ()  # every callback of one brand (brand_id) missing
+    truncate_after_hour: tuple[tuple[PartnerDay, int], ...] = ()  # callbacks after HH:00 (Shanghai) missing
+    quiet_days: tuple[dt.date, ...] = ()  # half the traffic on both sides (a holiday): no fault, a real dip
 
     def any(self) -> bool:
         return bool(
             self.drop_delivery
+            or self.drop_stage
+            or self.drop_brand
+            or self.truncate_after_hour
             or self.lose_callbacks
             or self.truncate
             or self.bad_manifest_ratio
@@ -103,6 +110,14 @@ class GeneratorOptions:
         named = [pd_.day for pd_ in self.faults.drop_delivery]
         named += [pd_.day for pd_, _ in self.faults.lose_callbacks + self.faults.bad_manifest_ratio]
         named += [d for _, d in self.faults.truncate]
+        named += [pd_.day for pd_, _ in self.faults.drop_stage + self.faults.drop_brand + self.faults.truncate_after_hour]
+        named += list(self.faults.quiet_days)
+        for _, stage in self.faults.drop_stage:
+            if stage not in reference.callback_event_types():
+                raise ValueError(f"--drop-stage stage {stage!r} unknown; use one of {', '.join(reference.callback_event_types())}")
+        for _, hour in self.faults.truncate_after_hour:
+            if not 0 <= hour <= 23:
+                raise ValueError(f"--truncate-after-hour hour must lie in 0..23, got {hour}")
         outside = sorted(d for d in named if d not in days)
         if outside:
             raise ValueError(

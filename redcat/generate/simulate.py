@@ -79,7 +79,7 @@ class Simulator:
         touched_notes = np.union1d(np.arange(n_before, len(w.notes)), changed)
 
         # Reads: heavy-tailed users x popular, recent notes
-        reads = round(opts.scale.events_per_day / EVENTS_PER_READ)
+        reads = round(opts.scale.events_per_day / EVENTS_PER_READ * (0.5 if day in opts.faults.quiet_days else 1.0))
         user = rng.choice(len(w.user_weight), size=reads, p=w.user_weight).astype(np.int32)
         notes = w.notes
         age = np.maximum(t0 - notes.published_ms, 0) / DAY_MS

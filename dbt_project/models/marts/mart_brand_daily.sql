@@ -169,8 +169,9 @@ completeness as (
     select
         report_date,
         partner,
-        status,
-        is_accepted
+        worst_status,
+        -- published while a stage fails only once it was accepted
+        is_accepted or (worst_status in ('fail', 'no_delivery') and not blocks_marts) as is_accepted
     from {{ ref('mart_callback_completeness') }}
 ),
 
@@ -196,7 +197,7 @@ select
     cast(coalesce(o.refund_gmv_estimated, 0) as double) as refund_gmv_estimated,
     cast(coalesce(a.refund_gmv_attributed_observed, 0) as double) as refund_gmv_attributed_observed,
     pr.sampling_ratio,
-    coalesce(q.status, 'not_in_programme') as completeness_status,
+    coalesce(q.worst_status, 'not_in_programme') as completeness_status,
     coalesce(q.is_accepted, false) as completeness_accepted,
     coalesce(au.audience_users, 0) as audience_users,
     {{ is_provisional('c.report_date') }} as is_provisional

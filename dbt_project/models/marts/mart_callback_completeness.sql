@@ -13,8 +13,14 @@
     ok                 otherwise
   The materiality gate (min_shortfall) keeps huge days from failing on trivial shortfalls.
   ci_low/ci_high: Wilson score interval at z = completeness_z, for display.
-  An operator's acceptance (`redcat accept`) keeps the status but sets is_accepted, so the
-  day no longer blocks the marts.
+  An operator's acceptance (`redcat accept`) of the whole day or of its store visits keeps the
+  status but sets is_accepted.
+
+  Every callback stage is tested in mart_callback_completeness_stages; from it come
+  worst_status (no_delivery > fail > warn > insufficient_data > ok over the stages),
+  failing_stages and blocks_marts: the day blocks the marts while any stage blocks (a failed
+  stage or no delivery, not accepted). status and the columns before it stay the store-visit
+  test they always were.
 -#}
 {%- set z = var('completeness_z') -%}
 
@@ -52,8 +58,24 @@ acceptances as (
             *,
             row_number() over (partition by partner, report_date order by accepted_at desc) as latest
         from {{ ref('stg_operator__completeness_acceptances') }}
+        where stage is null or stage = 'store_visit'
     ) as a
     where latest = 1
+),
+
+stages as (
+    select
+        report_date,
+        partner,
+        max(case status
+            when 'no_delivery' then 5 when 'fail' then 4 when 'warn' then 3 when 'insufficient_data' then 2 else 1
+        end) as worst_rank,
+        string_agg(case when status in ('fail', 'no_delivery') then stage end, ',' order by stage_order) as failing_stages,
+        string_agg(case when blocks_marts then stage end, ',' order by stage_order) as blocking_stages,
+        max(case when blocks_marts then 1 else 0 end) = 1 as any_stage_blocks
+    from {{ ref('mart_callback_completeness_stages') }}
+    where {{ when_incremental('report_date') }}
+    group by report_date, partner
 ),
 
 base as (
@@ -72,7 +94,11 @@ base as (
         coalesce(t.test_status, 'insufficient_data') as test_status,
         coalesce(dl.delivery_status, 'missing') as delivery_status,
         a.accepted_by,
-        a.reason as acceptance_reason
+        a.reason as acceptance_reason,
+        s.worst_rank,
+        s.failing_stages,
+        s.blocking_stages,
+        s.any_stage_blocks
     from programme_days as d
     left join {{ ref('int_completeness_tests') }} as t
         on d.report_date = t.report_date and d.partner = t.partner
@@ -80,6 +106,8 @@ base as (
         on d.report_date = dl.delivery_date and d.partner = dl.partner
     left join acceptances as a
         on d.report_date = a.report_date and d.partner = a.partner
+    left join stages as s
+        on d.report_date = s.report_date and d.partner = s.partner
 ),
 
 judged as (
@@ -120,5 +148,10 @@ select
     accepted_by is not null as is_accepted,
     accepted_by,
     acceptance_reason,
-    status in ('fail', 'no_delivery') and accepted_by is null as blocks_marts
+    coalesce(any_stage_blocks, status in ('fail', 'no_delivery') and accepted_by is null) as blocks_marts,
+    case coalesce(worst_rank, 2)
+        when 5 then 'no_delivery' when 4 then 'fail' when 3 then 'warn' when 2 then 'insufficient_data' else 'ok'
+    end as worst_status,
+    failing_stages,
+    blocking_stages
 from judged
