@@ -324,6 +324,8 @@ cells as (
         sum(sampled_buyers) as sampled_buyers,
         cast(sum(gmv_sampled) as double) as gmv_sampled,
         cast(sum(gmv_attributed_sampled) as double) as gmv_attributed_sampled,
+        cast(sum(gmv_sampled / sampling_ratio) as double) as gmv_estimated,
+        cast(sum(gmv_attributed_sampled / sampling_ratio) as double) as gmv_attributed_estimated,
         sum(log_p_no_unsampled) as log_p_no_unsampled,
         min(pool_buyers) as pool_buyers,
         min(pool_source) as pool_source,
@@ -359,6 +361,8 @@ select
     pool_buyers,
     gmv_sampled,
     gmv_attributed_sampled,
+    gmv_estimated,
+    gmv_attributed_estimated,
     case
         when blocks_without_pool > 0 then null
         when gmv_k is null or may_have_no_unsampled then gmv_sampled
