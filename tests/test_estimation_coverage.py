@@ -70,8 +70,8 @@ def test_at_full_sampling_the_interval_is_the_observed_value(sql, tmp_path):
     cells = sim.run_cells(tmp_path / "warehouse.duckdb", sql, sales, sim.SMALL.days, partners={"sim100": 1.0})
     assert len(cells) and (cells.estimate_quality == "ok").all()
     for col in ("gmv_estimated_ci_low", "gmv_estimated_ci_high"):
-        assert np.allclose(cells[col], cells.gmv_sampled, rtol=0, atol=1e-9)
+        assert np.allclose(cells[col], cells.gmv_sampled, rtol=0, atol=0.005)
     for col in ("gmv_attributed_estimated_ci_low", "gmv_attributed_estimated_ci_high"):
-        assert np.allclose(cells[col], cells.gmv_attributed_sampled, rtol=0, atol=1e-9)
+        assert np.allclose(cells[col], cells.gmv_attributed_sampled, rtol=0, atol=0.005)
     r = sim.coverage(cells, sim.truth_cells(sales))
     assert r.covered.all()

@@ -13,7 +13,7 @@
     U is taken gamma with that mean and variance (shape k = mean_u^2 / var_u), its quantiles
     by Wilson-Hilferty: mean_u (1 - 1/(9k) +- z / (3 sqrt k))^3, the lower one at least 0,
     and exactly 0 when P(M = 0) = prod p^r >= 2.5 %. ci = S + quantiles of U; at p = 1 both
-    equal S. Without any pool (no buyer of the brand or its category) the bounds are null.
+    equal S. Bounds in CNY, rounded to the fen. Without any pool (no buyer of the brand or its category) the bounds are null.
   estimate_quality: ok (p = 1, or n >= estimation_min_sampled_buyers), small_sample,
   no_sampled_buyers (n = 0 with p < 1, or no programme).
 -#}
@@ -363,26 +363,26 @@ select
     gmv_attributed_sampled,
     gmv_estimated,
     gmv_attributed_estimated,
-    case
+    round(case
         when blocks_without_pool > 0 then null
         when gmv_k is null or may_have_no_unsampled then gmv_sampled
         else gmv_sampled + gmv_u_mean * power(greatest(1 - 1 / (9 * gmv_k) - {{ z }} / (3 * sqrt(gmv_k)), 0), 3)
-    end as gmv_estimated_ci_low,
-    case
+    end, 2) as gmv_estimated_ci_low,
+    round(case
         when blocks_without_pool > 0 then null
         when gmv_k is null then gmv_sampled + gmv_u_mean
         else gmv_sampled + gmv_u_mean * power(1 - 1 / (9 * gmv_k) + {{ z }} / (3 * sqrt(gmv_k)), 3)
-    end as gmv_estimated_ci_high,
-    case
+    end, 2) as gmv_estimated_ci_high,
+    round(case
         when blocks_without_pool > 0 then null
         when att_k is null or may_have_no_unsampled then gmv_attributed_sampled
         else gmv_attributed_sampled + att_u_mean * power(greatest(1 - 1 / (9 * att_k) - {{ z }} / (3 * sqrt(att_k)), 0), 3)
-    end as gmv_attributed_estimated_ci_low,
-    case
+    end, 2) as gmv_attributed_estimated_ci_low,
+    round(case
         when blocks_without_pool > 0 then null
         when att_k is null then gmv_attributed_sampled + att_u_mean
         else gmv_attributed_sampled + att_u_mean * power(1 - 1 / (9 * att_k) + {{ z }} / (3 * sqrt(att_k)), 3)
-    end as gmv_attributed_estimated_ci_high,
+    end, 2) as gmv_attributed_estimated_ci_high,
     case
         when min_sampling_ratio >= 1 then 'ok'
         when sampled_buyers = 0 then 'no_sampled_buyers'
