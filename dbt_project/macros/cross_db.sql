@@ -47,3 +47,13 @@
 {% macro days_between(start_date, end_date) -%}{{ return(adapter.dispatch('days_between', 'redcat')(start_date, end_date)) }}{%- endmacro %}
 {% macro default__days_between(start_date, end_date) -%}datediff({{ end_date }}, {{ start_date }}){%- endmacro %}
 {% macro duckdb__days_between(start_date, end_date) -%}date_diff('day', {{ start_date }}, {{ end_date }}){%- endmacro %}
+
+{#- first day of the week (Monday) or month containing a date; `day` returns the date -#}
+{% macro period_start(grain, date_expr) -%}
+    {%- if grain == 'day' -%}{{ date_expr }}
+    {%- elif grain == 'week' -%}{{ add_days(date_literal('2000-01-03'), '7 * floor(' ~ days_between(date_literal('2000-01-03'), date_expr) ~ ' / 7)') }}
+    {%- else -%}{{ return(adapter.dispatch('month_start', 'redcat')(date_expr)) }}
+    {%- endif -%}
+{%- endmacro %}
+{% macro default__month_start(date_expr) -%}trunc({{ date_expr }}, 'MM'){%- endmacro %}
+{% macro duckdb__month_start(date_expr) -%}cast(date_trunc('month', {{ date_expr }}) as date){%- endmacro %}

@@ -4,7 +4,11 @@
   callbacks show; estimated ones are Horvitz-Thompson totals over sampled users (weight
   1 / sampling ratio of the callback's date). Sampling is per user, so the variance is
   summed over users: Var = sum_u (1 - p) / p^2 * y_u^2, with y_u the user's purchase GMV
-  in the cell and p the ratio; gmv_estimated_se = sqrt(Var) (0 when p = 1).
+  in the cell and p the ratio; gmv_estimated_se = sqrt(Var) (0 when p = 1): the plug-in SE of
+  the cell's own sampled buyers, kept for compatibility. It is not a 95 % interval (it is 0
+  when no buyer was sampled); the intervals are gmv_estimated_ci_low/high and
+  gmv_attributed_estimated_ci_low/high, with estimate_quality (int_estimation_cells,
+  docs/estimation.md). A partner not in a programme that day has null bounds.
   gmv_attributed_observed + gmv_unattributed_observed = gmv_observed for every model.
   reads count the brand's note reads that day (the same for every partner row).
 -#}
@@ -177,6 +181,23 @@ completeness as (
 
 models as (
     {{ attribution_models_relation() }}
+),
+
+-- 95 % intervals and their quality flag (int_estimation_cells, docs/estimation.md)
+intervals as (
+    select
+        period_start as report_date,
+        brand_id,
+        partner,
+        attribution_model,
+        gmv_estimated_ci_low,
+        gmv_estimated_ci_high,
+        gmv_attributed_estimated_ci_low,
+        gmv_attributed_estimated_ci_high,
+        estimate_quality
+    from {{ ref('int_estimation_cells') }}
+    where period_grain = 'day' and partner <> 'all'
+        and {{ when_incremental('period_start') }}
 )
 
 select
@@ -200,7 +221,12 @@ select
     coalesce(q.worst_status, 'not_in_programme') as completeness_status,
     coalesce(q.is_accepted, false) as completeness_accepted,
     coalesce(au.audience_users, 0) as audience_users,
-    {{ is_provisional('c.report_date') }} as is_provisional
+    {{ is_provisional('c.report_date') }} as is_provisional,
+    e.gmv_estimated_ci_low,
+    e.gmv_estimated_ci_high,
+    e.gmv_attributed_estimated_ci_low,
+    e.gmv_attributed_estimated_ci_high,
+    coalesce(e.estimate_quality, 'no_sampled_buyers') as estimate_quality
 from cells as c
 cross join models as m
 left join observed as o on c.report_date = o.report_date and c.brand_id = o.brand_id and c.partner = o.partner
@@ -213,3 +239,6 @@ left join clicks as k on c.report_date = k.report_date and c.brand_id = k.brand_
 left join programme as pr on c.report_date = pr.report_date and c.partner = pr.partner
 left join completeness as q on c.report_date = q.report_date and c.partner = q.partner
 left join audience as au on c.report_date = au.report_date and c.brand_id = au.brand_id and c.partner = au.partner
+left join intervals as e
+    on c.report_date = e.report_date and c.brand_id = e.brand_id and c.partner = e.partner
+        and m.attribution_model = e.attribution_model

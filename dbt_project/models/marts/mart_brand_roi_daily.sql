@@ -7,6 +7,8 @@
     roas_boosted  only the GMV credited to touches on notes that were boosted (had spend) on the
                   day of the touch / spend: what the spend bought, and where the models differ.
   Both are null without spend.
+    roas_ci_low/high  95 % interval of roas: spend is known exactly, so the bounds of the brand's
+                  attributed GMV over all partners (int_estimation_cells, partner 'all') / spend.
 -#}
 
 with spend as (
@@ -57,6 +59,19 @@ models as (
     {{ attribution_models_relation() }}
 ),
 
+intervals as (
+    select
+        period_start as report_date,
+        brand_id,
+        attribution_model,
+        gmv_attributed_estimated_ci_low,
+        gmv_attributed_estimated_ci_high,
+        estimate_quality
+    from {{ ref('int_estimation_cells') }}
+    where period_grain = 'day' and partner = 'all'
+        and {{ when_incremental('period_start') }}
+),
+
 cells as (
     select
         s.report_date,
@@ -86,10 +101,19 @@ select
     cast(coalesce(b.gmv_attributed_boosted_estimated, 0) as double)
     / nullif(cast(coalesce(s.spend_brand_cny, 0) + coalesce(s.spend_partner_cny, 0) as double), 0) as roas_boosted,
     coalesce(g.audience_users, 0) as audience_users,
-    coalesce(g.is_provisional, {{ is_provisional('c.report_date') }}) as is_provisional
+    coalesce(g.is_provisional, {{ is_provisional('c.report_date') }}) as is_provisional,
+    e.gmv_attributed_estimated_ci_low,
+    e.gmv_attributed_estimated_ci_high,
+    e.gmv_attributed_estimated_ci_low
+    / nullif(cast(coalesce(s.spend_brand_cny, 0) + coalesce(s.spend_partner_cny, 0) as double), 0) as roas_ci_low,
+    e.gmv_attributed_estimated_ci_high
+    / nullif(cast(coalesce(s.spend_brand_cny, 0) + coalesce(s.spend_partner_cny, 0) as double), 0) as roas_ci_high,
+    coalesce(e.estimate_quality, 'no_sampled_buyers') as estimate_quality
 from cells as c
 left join spend as s on c.report_date = s.report_date and c.brand_id = s.brand_id
 left join gmv as g
     on c.report_date = g.report_date and c.brand_id = g.brand_id and c.attribution_model = g.attribution_model
 left join boosted as b
     on c.report_date = b.report_date and c.brand_id = b.brand_id and c.attribution_model = b.attribution_model
+left join intervals as e
+    on c.report_date = e.report_date and c.brand_id = e.brand_id and c.attribution_model = e.attribution_model
