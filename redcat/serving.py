@@ -49,7 +49,16 @@ TABLES = {
 # tables whose rows change only on the dates int_reprocessing_dates marks `reattribute`
 REATTRIBUTED_TABLES = {"fct_attribution"}
 # published whole, one file per publication: small, and history rather than report dates
-WHOLE_TABLES = {("ops", "completeness_log"): ("bi", "completeness_history")}
+# (source table -> published name, row order)
+WHOLE_TABLES = {
+    ("ops", "completeness_log"): (("bi", "completeness_history"), "evaluated_at, report_date, partner"),
+    # reference data and the nested funnel (rebuilt whole: a callback changes the cohorts of the
+    # lookback days before it, beyond the report dates a run republishes)
+    ("bi", "notes"): (("bi", "notes"), "note_id"),
+    ("bi", "brands"): (("bi", "brands"), "brand_id"),
+    ("bi", "partners"): (("bi", "partners"), "partner, valid_from"),
+    ("bi", "mart_funnel_nested_daily"): (("bi", "mart_funnel_nested_daily"), "report_date, brand_id, partner"),
+}
 KEEP_PUBLICATIONS = 2
 SCHEMA_FILE = "_schema.parquet"  # zero rows: a table's columns even before it has any date
 
@@ -131,11 +140,11 @@ def publish(settings: Settings, run_id: str | None = None, all_dates: bool = Fal
                         files.pop(day, None)  # the date has no rows any more
                 shutil.rmtree(staged, ignore_errors=True)
             pub.files[key] = files
-        for (schema, table), (out_schema, out_table) in WHOLE_TABLES.items():
+        for (schema, table), ((out_schema, out_table), order) in WHOLE_TABLES.items():
             target = settings.export_dir / out_schema / out_table
             target.mkdir(parents=True, exist_ok=True)
             path = target / f"_schema-{pub.id}.parquet"  # one file, so it is kept and collected like schema files
-            con.execute(f"COPY (SELECT * FROM {schema}.{table} ORDER BY evaluated_at, report_date, partner) "
+            con.execute(f"COPY (SELECT * FROM {schema}.{table} ORDER BY {order}) "
                         f"TO {_q(path)} (FORMAT parquet)")
             pub.files[f"{out_schema}.{out_table}"] = {SCHEMA_FILE: str(path.relative_to(settings.export_dir))}
     finally:

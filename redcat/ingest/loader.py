@@ -249,10 +249,11 @@ class Loader:
         self._fix_line_numbers_after_encoding_rejects()
         header = con.execute("SELECT text FROM parsed WHERE line_number = 1").fetchone()
         got = [h.strip().strip('"').lstrip("\ufeff") for h in (header[0] if header and header[0] else "").split(",")]
-        if got != names:
+        if got not in table.accepted_headers():
             raise ContractProblem(f"header is {','.join(got)!r}, expected {','.join(names)!r}")
         con.execute("ALTER TABLE parsed RENAME TO lines")
-        columns = "{" + ", ".join(f"{q(n)}: 'VARCHAR'" for n in names) + "}"
+        present = got  # an older file may lack the trailing optional columns: they load empty
+        columns = "{" + ", ".join(f"{q(n)}: 'VARCHAR'" for n in present) + "}"
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE csv_rows AS SELECT ordinality AS r, * FROM read_csv({q(str(path))}, "
             f"header=true, columns={columns}, auto_detect=false, strict_mode=true, delim=',', quote='\"', escape='\"', "
@@ -273,7 +274,7 @@ class Loader:
         mapped, rows = con.execute("SELECT (SELECT count(*) FROM csv_map), (SELECT count(*) FROM csv_rows)").fetchone()
         if mapped != rows:
             raise ContractProblem(f"{rows} records on {mapped} lines: a quoted field spans lines; redcat expects one record per line")
-        cols = ", ".join(f"r.{ident(n)}" for n in names)
+        cols = ", ".join(f"r.{ident(n)}" if n in present else f"CAST(NULL AS VARCHAR) AS {ident(n)}" for n in names)
         nulls = ", ".join(f"NULL AS {ident(n)}" for n in names)
         relation = f"""(
             SELECT m.line_number, l.text, true AS ok, NULL AS detail0, {cols}
