@@ -12,7 +12,7 @@ help:
 	@echo "make demo   generate a synthetic month, materialise it, show the result"
 	@echo "make test   run the test suite"
 	@echo "make lint   sqlfluff on the dbt models"
-	@echo "make report HTML report from the published serving file"
+	@echo "make report one HTML report per brand from the published serving file"
 	@echo "make bench  benchmark at production scale (minutes)"
 	@echo "make ui     Dagster UI on the code location"
 	@echo "make spark  build the whole dbt project on Spark (local PySpark, Java 17) from the raw layer"
@@ -49,7 +49,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py
 
 report: $(STAMP)
-	$(BIN)/redcat report
+	$(BIN)/redcat report --all-brands
 
 # Dagster UI (webserver + daemon: schedule and sensors) on the code location, with the instance
 # `redcat run` records into: REDCAT_DAGSTER_HOME, default <warehouse dir>/dagster (pool: one warehouse writer).

@@ -235,22 +235,37 @@ def accept(partner, day, by, reason, stage, warehouse):
 
 
 @main.command()
+@click.option("--brand", help="Brand id, e.g. b0003: one page for this brand only.")
+@click.option("--all-brands", is_flag=True, help="One page per brand with data, into the folder --out.")
+@click.option("--from", "start", callback=_date, help="First report date [the brand's first published date].")
+@click.option("--to", "end", callback=_date, help="Last report date, inclusive [the brand's last published date].")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+@click.option("--out", type=click.Path(path_type=Path),
+              help="HTML file [<warehouse dir>/report-BRAND-LANG.html]; with --all-brands a folder [<warehouse dir>/reports].")
+@click.option("--model", default="linear", show_default=True, help="Attribution model for note and creator figures.")
 @click.option("--warehouse", type=click.Path(path_type=Path), help="Warehouse DuckDB file [REDCAT_WAREHOUSE]; the report reads its serving file.")
 @click.option("--serving", type=click.Path(path_type=Path), help="Serving DuckDB file [REDCAT_SERVING, <warehouse dir>/serving.duckdb].")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="HTML file to write [<warehouse dir>/report.html].")
-@click.option("--partner", default="taobao", show_default=True)
-@click.option("--model", default="linear", show_default=True, help="Attribution model for note and creator figures.")
-def report(warehouse, serving, out, partner, model):
-    """Write a static HTML report (works offline) from the published serving file."""
+def report(brand, all_brands, start, end, lang, out, model, warehouse, serving):
+    """Write a brand's offline HTML report from the published serving file (bi schema only;
+    no other brand's figures)."""
     from redcat.config import Settings
-    from redcat.report import ReportProblem, write_report
+    from redcat.report import ReportProblem, write_all_brands, write_report
 
+    if bool(brand) == bool(all_brands):
+        raise UsageProblem("pass exactly one of --brand BRAND or --all-brands")
     settings = Settings.from_env(warehouse=warehouse, serving=serving)
     try:
-        path = write_report(settings.serving, out or settings.warehouse.parent / "report.html", partner, model)
+        if all_brands:
+            paths = write_all_brands(settings.serving, out or settings.warehouse.parent / "reports", lang, start, end, model)
+            for path in paths:
+                out_console.print(f"Report: {path}")
+            out_console.print(f"{len(paths)} brand reports")
+        else:
+            path = write_report(settings.serving, out or settings.warehouse.parent / f"report-{brand}-{lang}.html",
+                                brand, lang, start, end, model)
+            out_console.print(f"Report: {path}")
     except ReportProblem as e:
         raise UsageProblem(str(e)) from None
-    out_console.print(f"Report: {path}")
 
 
 @main.command()

@@ -37,6 +37,9 @@ class Field:
     enum: tuple[str, ...] = ()
     # Required only when another field has one of these values, e.g. order_id for purchases.
     required_when: tuple[str, tuple[str, ...]] | None = None
+    # A CSV column added to the contract later: a file whose header lacks it still loads (the
+    # field is empty for its rows). Such columns come last, in contract order.
+    may_be_absent: bool = False
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,17 @@ class SourceTable:
     @property
     def asset_key(self) -> tuple[str, str]:
         return (self.source, self.table)
+
+    def accepted_headers(self) -> list[list[str]]:
+        """The CSV headers a file may have: every field, or without a trailing run of fields
+        that may be absent (files written before those columns were added)."""
+        names = [f.name for f in self.fields]
+        headers = [names]
+        for i in range(len(self.fields) - 1, -1, -1):
+            if not self.fields[i].may_be_absent:
+                break
+            headers.append(names[:i])
+        return headers
 
     def required_fields(self) -> list[Field]:
         return [f for f in self.fields if f.required and f.required_when is None]
@@ -96,6 +110,8 @@ def _notes() -> SourceTable:
             Field("category", "enum", enum=tuple(c.category for c in reference.categories())),
             Field("published_at", "timestamp"),
             Field("link_partner", "enum", required=False, enum=reference.partners()),
+            Field("note_title", "string", required=False, may_be_absent=True),
+            Field("creator_name", "string", required=False, may_be_absent=True),
         ),
         key=("note_id",),
         dedup="last",

@@ -110,8 +110,22 @@ def run_demo(run: Callable[..., RunOutcome], settings: Settings | None = None) -
     console.print(f"Cleared: the marts now run to {_marts_last_date(settings)}.")
     print_results(settings, console, dt.date(2024, 7, 2), END)
 
-    report = write_report(settings.serving, settings.warehouse.parent / "report.html")
-    console.print(f"\n[bold]5. Report[/bold] (offline HTML, from the serving file BI reads): {report}")
     console.print(f"Warehouse: {settings.warehouse}; BI serving file: {settings.serving}; Parquet: {settings.export_dir}")
     console.print("Next: `make ui` for the Dagster UI, or `cd dbt_project && ../.venv/bin/dbt build` as an analyst.")
+    brand = demo_brand(settings)
+    report = write_report(settings.serving, settings.warehouse.parent / f"report-{brand}-zh.html", brand, "zh")
+    console.print(f"\n[bold]5. Report[/bold] for brand {brand} (offline HTML, Chinese, from the serving file BI reads; "
+                  f"`redcat report --brand B --lang en` or `--all-brands` for others):")
+    console.print(str(report), soft_wrap=True)
     return 0
+
+
+def demo_brand(settings: Settings) -> str:
+    """The brand with the most buyers through its notes' links in the published data (its funnel
+    shows every stage)."""
+    con = connect(settings.serving, read_only=True)
+    try:
+        return con.execute("SELECT brand_id FROM bi.mart_funnel_nested_daily GROUP BY 1 "
+                           "ORDER BY sum(purchasers_estimated) DESC, 1 LIMIT 1").fetchone()[0]
+    finally:
+        con.close()

@@ -60,7 +60,16 @@ TABLES = {
 # tables whose rows change only on the dates int_reprocessing_dates marks `reattribute`
 REATTRIBUTED_TABLES = {"fct_attribution"}
 # published whole, one file per publication: small, and history rather than report dates
-WHOLE_TABLES = {("ops", "completeness_log"): ("bi", "completeness_history")}
+# (source table -> published name, row order)
+WHOLE_TABLES = {
+    ("ops", "completeness_log"): (("bi", "completeness_history"), "evaluated_at, report_date, partner"),
+    # reference data and the nested funnel (rebuilt whole: a callback changes the cohorts of the
+    # lookback days before it, beyond the report dates a run republishes)
+    ("bi", "notes"): (("bi", "notes"), "note_id"),
+    ("bi", "brands"): (("bi", "brands"), "brand_id"),
+    ("bi", "partners"): (("bi", "partners"), "partner, valid_from"),
+    ("bi", "mart_funnel_nested_daily"): (("bi", "mart_funnel_nested_daily"), "report_date, brand_id, partner"),
+}
 SCHEMA_FILE = "_schema.parquet"  # zero rows: a table's columns even before it has any date (readers skip `_` files)
 LAYOUT = 2  # publication folders (1: one folder per table with files of several publications)
 RETENTION_DAYS_DEFAULT = 7
@@ -190,11 +199,11 @@ def publish(settings: Settings, run_id: str | None = None, all_dates: bool = Fal
                         files[day] = f"{pub.folder}/{schema}/{table}/{day}.parquet"
                 replaced[key] = export_dates
             pub.files[key] = files
-        for (schema, table), (out_schema, out_table) in WHOLE_TABLES.items():
+        for (schema, table), ((out_schema, out_table), order) in WHOLE_TABLES.items():
             target = building / out_schema / out_table
             target.mkdir(parents=True, exist_ok=True)
             con.execute(f"COPY (SELECT {_select_list(con, schema, table)} FROM {schema}.{table} "
-                        f"ORDER BY evaluated_at, report_date, partner) TO {_q(target / 'data.parquet')} (FORMAT parquet)")
+                        f"ORDER BY {order}) TO {_q(target / 'data.parquet')} (FORMAT parquet)")
             pub.files[f"{out_schema}.{out_table}"] = {SCHEMA_FILE: f"{pub.folder}/{out_schema}/{out_table}/data.parquet"}
             replaced[f"{out_schema}.{out_table}"] = None  # whole
     finally:

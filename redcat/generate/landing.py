@@ -23,6 +23,7 @@ import pyarrow as pa
 
 from redcat import contract
 from redcat.generate.batch import Batch
+from redcat.generate.names import creator_names, note_titles
 from redcat.generate.simulate import CALLBACK_TYPES, CONTENT_TYPES
 from redcat.generate.world import World, partner_traits
 
@@ -114,15 +115,18 @@ class LandingWriter:
         w = self.world
         notes = w.notes
         link = notes.link_partner[note_idx]
+        categories = np.array(w.categories)[w.brand_category[notes.brand[note_idx]]]
         rows = [
-            [nid, cid, bid, cat, pub, lp]
-            for nid, cid, bid, cat, pub, lp in zip(
+            [nid, cid, bid, cat, pub, lp, title, cname]
+            for nid, cid, bid, cat, pub, lp, title, cname in zip(
                 w.note_ids(note_idx),
                 w.creator_ids[notes.creator[note_idx]],
                 w.brand_ids[notes.brand[note_idx]],
-                np.array(w.categories)[w.brand_category[notes.brand[note_idx]]],
+                categories,
                 _iso_local(notes.published_ms[note_idx]),
                 np.where(link >= 0, np.array(w.partners + ("",))[link], ""),
+                note_titles(note_idx, categories),
+                creator_names(notes.creator[note_idx]),
             )
         ]
         header = [f.name for f in contract.NOTES.fields]
@@ -252,7 +256,7 @@ def corrupt_csv_row(kind: str, row: dict, table: str, header: list[str], i: int)
     if table == "notes":
         row["note_id"] = f"n-bad-{i}"
         if kind == contract.MALFORMED_LINE:
-            return f'{row["note_id"]},{row["creator_id"]}'  # two of six fields
+            return f'{row["note_id"]},{row["creator_id"]}'  # two of eight fields
         if kind == contract.UNKNOWN_ENUM:
             row["link_partner"] = "amazon"
         elif kind == contract.UNPARSABLE_TIME:

@@ -96,11 +96,14 @@ def lines_table(path: Path, file: str) -> tuple[pa.Table, pa.Table]:
                            "detail": pa.array(bad["detail"], pa.string())})
 
 
-def csv_records(path: Path, file: str, names: list[str]) -> tuple[list[str], pa.Table]:
+def csv_records(path: Path, file: str, names: list[str],
+                accepted: list[list[str]] | None = None) -> tuple[list[str], pa.Table]:
     """(header fields, one row per line after the header: line_number, text, ok, detail0, reason0, one column
-    per field). A line that is not one well-formed record of len(names) fields has ok = false and a detail;
-    reason0 is set for lines that are not text at all (their reason wins)."""
+    per field). A line that is not one well-formed record of the header's fields has ok = false and a detail;
+    reason0 is set for lines that are not text at all (their reason wins). A header among `accepted` that
+    lacks trailing optional fields (a file written before they were added) loads them empty."""
     header: list[str] = []
+    expected = names
     cols: dict[str, list] = {k: [] for k in ("line_number", "text", "ok", "detail0", "reason0", *names)}
 
     def add(number, text, ok, detail, reason, values):
@@ -113,6 +116,7 @@ def csv_records(path: Path, file: str, names: list[str]) -> tuple[list[str], pa.
         if line.number == 1:
             text = (line.text or "").lstrip("\ufeff")
             header = [h.strip().strip('"') for h in text.split(",")]
+            expected = header if accepted and header in accepted else names
             continue
         if line.text is None:
             add(line.number, line.raw, False, line.detail, line.reason, None)
@@ -131,11 +135,11 @@ def csv_records(path: Path, file: str, names: list[str]) -> tuple[list[str], pa.
             add(line.number, text, False, f"CSV malformed record: {e}", None, None)
             continue
         values = records[0] if records else []
-        if len(values) != len(names):
-            add(line.number, text, False, f"CSV {'too many' if len(values) > len(names) else 'too few'} columns: "
-                f"{len(values)} fields, expected {len(names)} ({','.join(names)})", None, None)
+        if len(values) != len(expected):
+            add(line.number, text, False, f"CSV {'too many' if len(values) > len(expected) else 'too few'} columns: "
+                f"{len(values)} fields, expected {len(expected)} ({','.join(expected)})", None, None)
             continue
-        add(line.number, text, True, None, None, values)
+        add(line.number, text, True, None, None, values + [None] * (len(names) - len(values)))
     table = pa.table({
         "line_number": pa.array(cols["line_number"], pa.int64()),
         "text": pa.array(cols["text"], pa.string()),

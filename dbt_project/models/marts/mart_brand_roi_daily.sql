@@ -9,6 +9,9 @@
   Both are null without spend.
     roas_ci_low/high  95 % interval of roas: spend is known exactly, so the bounds of the brand's
                   attributed GMV over all partners (int_estimation_cells, partner 'all') / spend.
+    roas_brand_funded / roas_partner_funded  boosted GMV split by who funded the note's boost
+                  that day (in proportion to its spend by funding source) / that source's spend
+                  (brand spend includes brand-level spend tied to no note).
 -#}
 
 with spend as (
@@ -48,6 +51,33 @@ boosted as (
             note_id,
             spend_date
         from {{ ref('int_ad_spend') }}
+    ) as s
+        on f.note_id = s.note_id and {{ business_date('f.touch_time') }} = s.spend_date
+    where f.conversion_type = 'purchase'
+        and {{ when_incremental('f.conversion_date') }}
+    group by f.conversion_date, f.brand_id, f.attribution_model
+),
+
+boosted_by_funding as (
+    -- boosted GMV split by who paid for the boost: each credited touch's GMV in the proportion of
+    -- its note's spend that day by funding source
+    select
+        f.conversion_date as report_date,
+        f.brand_id,
+        f.attribution_model,
+        sum(f.gmv_credited_estimated * s.brand_share) as gmv_boosted_brand_funded_estimated,
+        sum(f.gmv_credited_estimated * (1 - s.brand_share)) as gmv_boosted_partner_funded_estimated
+    from {{ ref('fct_attribution') }} as f
+    inner join (
+        select
+            note_id,
+            spend_date,
+            coalesce(
+                sum(case when funding_source = 'brand' then spend_cny else 0 end) / nullif(sum(spend_cny), 0), 0
+            ) as brand_share
+        from {{ ref('int_ad_spend') }}
+        where note_id is not null
+        group by note_id, spend_date
     ) as s
         on f.note_id = s.note_id and {{ business_date('f.touch_time') }} = s.spend_date
     where f.conversion_type = 'purchase'
@@ -108,7 +138,13 @@ select
     / nullif(cast(coalesce(s.spend_brand_cny, 0) + coalesce(s.spend_partner_cny, 0) as double), 0) as roas_ci_low,
     e.gmv_attributed_estimated_ci_high
     / nullif(cast(coalesce(s.spend_brand_cny, 0) + coalesce(s.spend_partner_cny, 0) as double), 0) as roas_ci_high,
-    coalesce(e.estimate_quality, 'no_sampled_buyers') as estimate_quality
+    coalesce(e.estimate_quality, 'no_sampled_buyers') as estimate_quality,
+    cast(coalesce(bf.gmv_boosted_brand_funded_estimated, 0) as double) as gmv_boosted_brand_funded_estimated,
+    cast(coalesce(bf.gmv_boosted_partner_funded_estimated, 0) as double) as gmv_boosted_partner_funded_estimated,
+    cast(coalesce(bf.gmv_boosted_brand_funded_estimated, 0) as double)
+    / nullif(cast(coalesce(s.spend_brand_cny, 0) as double), 0) as roas_brand_funded,
+    cast(coalesce(bf.gmv_boosted_partner_funded_estimated, 0) as double)
+    / nullif(cast(coalesce(s.spend_partner_cny, 0) as double), 0) as roas_partner_funded
 from cells as c
 left join spend as s on c.report_date = s.report_date and c.brand_id = s.brand_id
 left join gmv as g
@@ -117,3 +153,5 @@ left join boosted as b
     on c.report_date = b.report_date and c.brand_id = b.brand_id and c.attribution_model = b.attribution_model
 left join intervals as e
     on c.report_date = e.report_date and c.brand_id = e.brand_id and c.attribution_model = e.attribution_model
+left join boosted_by_funding as bf
+    on c.report_date = bf.report_date and c.brand_id = bf.brand_id and c.attribution_model = bf.attribution_model

@@ -15,6 +15,8 @@ select
     published_at,
     published_date,
     link_partner,
+    note_title,
+    creator_name,
     delivery_date as last_delivered_date
 from versions
 where version_rank = 1
