@@ -62,8 +62,13 @@ def test_exports_equal_the_marts(clean_built):
     for key, files in manifest["files"].items():
         for rel in files.values():
             assert (settings.export_dir / rel).exists(), rel
-    partitions = sorted(p.name for p in (settings.export_dir / "marts" / "fct_attribution").iterdir() if p.is_dir())
-    assert partitions[0].startswith("conversion_date=") and len(partitions) == 16
+    partitions = sorted(p.name for p in (settings.export_dir / "marts" / "mart_brand_daily").iterdir() if p.is_dir())
+    assert partitions[0].startswith("report_date=") and len(partitions) == 16
+    # row-level data stays in the working warehouse
+    assert not (settings.export_dir / "marts" / "fct_attribution").exists()
+    with duckdb.connect(str(settings.serving), read_only=True) as sv:
+        served = {r[0] for r in sv.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    assert "fct_attribution" not in served and "mart_brand_daily" in served
 
 
 def _consistent(settings) -> str:
