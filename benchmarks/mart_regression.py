@@ -10,7 +10,8 @@ every table and view of the `marts` and `bi` schemas, sorted, to OUT_DIR/<world>
   messy  late (3 %) and re-delivered (2 %) events and malformed lines; days 1-8 as one range, then
          days 9-16 one by one (the incremental path: late data re-attributes earlier dates)
 `compare` checks NEW against OLD on OLD's columns (columns NEW adds are listed, not compared):
-exact for keys, counts, strings and dates; doubles within 1e-9 relative (sums in another order
+exact for keys, counts, strings and dates; doubles rounded to 8 decimals, and where a rounding
+boundary splits a pair, matched on the other columns within 1e-9 relative (sums in another order
 differ in the last bits). Exit 1 on any difference, with the first differing rows.
 """
 
@@ -18,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import math
 import sys
 import tempfile
 from pathlib import Path
@@ -77,13 +77,39 @@ def snapshot(out: Path, worlds: list[str]) -> None:
                 con.close()
 
 
-def _equal(a, b) -> bool:
-    if isinstance(a, float) and isinstance(b, float):
-        return a == b or (math.isnan(a) and math.isnan(b)) or abs(a - b) <= 1e-9 * max(abs(a), abs(b), 1e-9)
-    return a == b
+def _rounded(con, path: Path, columns: list[str], digits: int) -> str:
+    """SELECT of the file's columns with doubles rounded to `digits` decimals (sums in another
+    order differ in the last bits)."""
+    types = dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet(?))",
+                             [str(path)]).fetchall())
+    cols = [f'round("{c}", {digits}) AS "{c}"' if types[c] in ("DOUBLE", "FLOAT") else f'"{c}"' for c in columns]
+    return f"SELECT {', '.join(cols)} FROM read_parquet('{path}')"
+
+
+def _within_tolerance(con, old_file: Path, new_file: Path, columns: list[str]) -> int | None:
+    """Rows whose doubles differ by more than 1e-9 relative, matched on all other columns; None when
+    those columns are not a key (then only the rounded comparison stands)."""
+    types = dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet(?))",
+                             [str(old_file)]).fetchall())
+    keys = [c for c in columns if types[c] not in ("DOUBLE", "FLOAT")]
+    doubles = [c for c in columns if c not in keys]
+    key_list = ", ".join(f'"{k}"' for k in keys)
+    rows, distinct = con.execute(f"SELECT count(*), count(DISTINCT ({key_list})) FROM read_parquet(?)",
+                                 [str(old_file)]).fetchone()
+    if not keys or rows != distinct:
+        return None
+    on = " AND ".join(f'a."{k}" IS NOT DISTINCT FROM b."{k}"' for k in keys)
+    off = " OR ".join(f'abs(coalesce(a."{d}", 0) - coalesce(b."{d}", 0)) > 1e-9 * greatest(abs(coalesce(a."{d}", 0)), 1)'
+                      for d in doubles) or "false"
+    return con.execute(f"""SELECT count(*) FROM read_parquet('{old_file}') a FULL JOIN read_parquet('{new_file}') b
+                           ON {on} WHERE a."{keys[0]}" IS NULL AND b."{keys[0]}" IS NOT NULL
+                              OR b."{keys[0]}" IS NULL AND a."{keys[0]}" IS NOT NULL OR {off}""").fetchone()[0]
 
 
 def compare(old: Path, new: Path) -> int:
+    """In DuckDB (the fact table has millions of rows): the multiset of rows must be equal with doubles
+    rounded to 8 decimals; where that differs (a rounding boundary), rows are matched on all other
+    columns and their doubles compared within 1e-9 relative."""
     problems = 0
     con = duckdb.connect()
     for old_file in sorted(old.glob("*/*.parquet")):
@@ -100,18 +126,24 @@ def compare(old: Path, new: Path) -> int:
             print(f"DIFFERENT {name}: columns gone: {lost}")
             problems += 1
             continue
-        cols = ", ".join(f'"{c}"' for c in old_cols)
-        a = con.execute(f"SELECT {cols} FROM read_parquet(?) ORDER BY ALL", [str(old_file)]).fetchall()
-        b = con.execute(f"SELECT {cols} FROM read_parquet(?) ORDER BY ALL", [str(new_file)]).fetchall()
         added = [c for c in new_cols if c not in old_cols]
-        diffs = [(x, y) for x, y in zip(a, b) if not all(_equal(u, v) for u, v in zip(x, y))]
-        if len(a) != len(b) or diffs:
+        n_old, n_new = (con.execute("SELECT count(*) FROM read_parquet(?)", [str(f)]).fetchone()[0]
+                        for f in (old_file, new_file))
+        a, b = _rounded(con, old_file, old_cols, 8), _rounded(con, new_file, old_cols, 8)
+        only = con.execute(f"SELECT (SELECT count(*) FROM ({a} EXCEPT ALL {b})), "
+                           f"(SELECT count(*) FROM ({b} EXCEPT ALL {a}))").fetchone()
+        off = 0 if only == (0, 0) else _within_tolerance(con, old_file, new_file, old_cols)
+        if n_old != n_new or off != 0:
             problems += 1
-            print(f"DIFFERENT {name}: {len(a):,} rows before, {len(b):,} after, {len(diffs):,} differing rows")
-            for x, y in diffs[:3]:
-                print(f"  before {x}\n  after  {y}")
+            print(f"DIFFERENT {name}: {n_old:,} rows before, {n_new:,} after, {only[0]:,} rows only before, "
+                  f"{only[1]:,} only after" + ("" if off is None else f", {off:,} beyond 1e-9 relative"))
+            for row in con.execute(f"SELECT * FROM ({a} EXCEPT ALL {b}) LIMIT 3").fetchall():
+                print(f"  only before {row}")
+            for row in con.execute(f"SELECT * FROM ({b} EXCEPT ALL {a}) LIMIT 3").fetchall():
+                print(f"  only after  {row}")
         else:
-            print(f"same {name} ({len(a):,} rows{'; new columns ' + ', '.join(added) if added else ''})")
+            note = "" if only == (0, 0) else f"; {only[0]:,} rows equal within 1e-9 relative, not at 8 decimals"
+            print(f"same {name} ({n_old:,} rows{note}{'; new columns ' + ', '.join(added) if added else ''})")
     for new_file in sorted(new.glob("*/*.parquet")):
         if not (old / new_file.parent.name / new_file.name).exists():
             print(f"new {new_file.parent.name}/{new_file.stem}")

@@ -42,9 +42,10 @@ import duckdb
 from redcat.config import Settings
 from redcat.duck import connect
 
-# table -> its date column; every mart and bi relation is published
+# table -> its date column; every mart and bi relation is published, except the row-level
+# marts.fct_attribution (one row per conversion, touch and model): an analyst who needs it reads
+# the working warehouse
 TABLES = {
-    ("marts", "fct_attribution"): "conversion_date",
     ("marts", "mart_note_daily"): "report_date",
     ("marts", "mart_brand_daily"): "report_date",
     ("marts", "mart_brand_roi_daily"): "report_date",
@@ -57,8 +58,6 @@ TABLES = {
     ("bi", "mart_callback_completeness"): "report_date",
     ("bi", "suppression_summary"): "report_date",
 }
-# tables whose rows change only on the dates int_reprocessing_dates marks `reattribute`
-REATTRIBUTED_TABLES = {"fct_attribution"}
 # published whole, one file per publication: small, and history rather than report dates
 # (source table -> published name, row order)
 WHOLE_TABLES = {
@@ -152,19 +151,13 @@ def publish(settings: Settings, run_id: str | None = None, all_dates: bool = Fal
         if all_dates or previous is None:
             dates = [r[0] for r in con.execute(
                 "SELECT DISTINCT report_date FROM marts.mart_callback_completeness "
-                "UNION SELECT DISTINCT report_date FROM marts.mart_brand_daily "
-                "UNION SELECT DISTINCT conversion_date FROM marts.fct_attribution ORDER BY 1").fetchall()]
-            reattributed = dates
+                "UNION SELECT DISTINCT report_date FROM marts.mart_brand_daily ORDER BY 1").fetchall()]
         else:
-            rebuilt = con.execute(
-                "SELECT report_date, reattribute FROM intermediate.int_reprocessing_dates ORDER BY 1").fetchall()
-            dates = [d for d, _ in rebuilt]
-            reattributed = [d for d, reattribute in rebuilt if reattribute]
+            dates = [r[0] for r in con.execute(
+                "SELECT report_date FROM intermediate.int_reprocessing_dates ORDER BY 1").fetchall()]
         pub.dates_exported = [d.isoformat() for d in dates]
         for (schema, table), date_col in TABLES.items():
-            # fct_attribution is rebuilt only on reattributed dates (its replace scope): the
-            # other dates' files are linked, which spares the export of the largest table
-            export_dates = [d.isoformat() for d in (reattributed if table in REATTRIBUTED_TABLES else dates)]
+            export_dates = pub.dates_exported
             key = f"{schema}.{table}"
             before = dict((previous or {}).get("files", {}).get(key, {}))
             before.pop(SCHEMA_FILE, None)

@@ -47,7 +47,7 @@ def test_checks_sit_next_to_the_assets_they_guard(graph):
                      "volume_vs_trailing_median"):
             assert (f"{partner}/callbacks", name) in checks
     assert ("marts/mart_callback_completeness", "callback_completeness") in checks
-    assert any(a == "marts/fct_attribution" and "credits_sum_to_one" in n for a, n in checks)
+    assert any(a == "intermediate/int_attribution_credits" and "credits_sum_to_one" in n for a, n in checks)
     blocking = {c.key.name for a in defs.assets if isinstance(a, dg.AssetsDefinition)
                 for c in a.check_specs if c.blocking and c.key.asset_key == dg.AssetKey(["taobao", "callbacks"])}
     assert {"manifest_control_totals", "ledger_balance", "sampling_ratio_matches_policy"} <= blocking

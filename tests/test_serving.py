@@ -13,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from warehouse import mart_snapshot
+from warehouse import CONTRACT, mart_snapshot
 
 from conftest import START, settings_for
 from orchestration.runner import run
@@ -53,8 +53,9 @@ def test_a_reader_holding_the_serving_file_never_blocks_a_run(clean_landing, tmp
 
 def test_exports_equal_the_marts(clean_built):
     settings, _ = clean_built
-    served = mart_snapshot(settings.with_(warehouse=settings.serving))
-    assert served == mart_snapshot(settings)
+    published = [t for t in CONTRACT if t != "fct_attribution"]  # row level: not served
+    served = mart_snapshot(settings.with_(warehouse=settings.serving), tables=published)
+    assert served == mart_snapshot(settings, tables=published)
     with duckdb.connect(str(settings.serving), read_only=True) as sv, duckdb.connect(str(settings.warehouse), read_only=True) as wh:
         for schema, table in TABLES:
             assert sv.execute(f"SELECT count(*) FROM {schema}.{table}").fetchone() == \
@@ -63,8 +64,13 @@ def test_exports_equal_the_marts(clean_built):
     for key, files in manifest["files"].items():
         for rel in files.values():
             assert (settings.export_dir / rel).exists(), rel
-    dated = sorted(p.name for p in (settings.export_dir / "marts" / "fct_attribution").glob("*.parquet"))
+    dated = sorted(p.name for p in (settings.export_dir / "marts" / "mart_brand_daily").glob("*.parquet"))
     assert "_schema.parquet" in dated and len(dated) == 1 + 16 and dated[0] == f"{START}.parquet"
+    # row-level data stays in the working warehouse
+    assert not (settings.export_dir / "marts" / "fct_attribution").exists()
+    with duckdb.connect(str(settings.serving), read_only=True) as sv:
+        served = {r[0] for r in sv.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    assert "fct_attribution" not in served and "mart_brand_daily" in served
 
 
 def test_every_reader_opens_the_export_folder_as_it_is(clean_built):
@@ -80,7 +86,7 @@ def test_every_reader_opens_the_export_folder_as_it_is(clean_built):
         publish(settings)  # two more publications: older folders exist beside the current one
     with duckdb.connect(str(settings.serving), read_only=True) as sv:
         served = {key: sv.execute(f"SELECT count(*) FROM {key}").fetchone()[0] for key in _published_keys()}
-    assert served["marts.fct_attribution"] > 0
+    assert served["marts.mart_brand_daily"] > 0
     for key, rows in served.items():
         folder = settings.export_dir / key.replace(".", "/")
         frame = pd.read_parquet(folder)

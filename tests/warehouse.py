@@ -41,7 +41,7 @@ def columns(settings, schema: str, table: str) -> list[str]:
                                          "AND table_name = ? ORDER BY ordinal_position", [schema, table])]
 
 
-def mart_snapshot(settings, decimals: int = 6) -> dict[str, tuple[int, int]]:
+def mart_snapshot(settings, decimals: int = 6, tables=None) -> dict[str, tuple[int, int]]:
     """Every mart's content as (rows, order-independent digest), computed inside DuckDB: the sum
     of a hash of every row with numbers as rounded doubles (sums in another order differ in the last bits).
     Two snapshots are equal when every mart holds the same rows; fetching a fact table of
@@ -49,7 +49,7 @@ def mart_snapshot(settings, decimals: int = 6) -> dict[str, tuple[int, int]]:
     differing rows when two warehouses disagree."""
     out = {}
     with connect(settings) as con:
-        for table in CONTRACT:
+        for table in tables or CONTRACT:
             cols = con.execute("SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = 'marts' "
                                "AND table_name = ? ORDER BY ordinal_position", [table]).fetchall()
             # numbers as rounded doubles: a count may be HUGEINT in one file and BIGINT or DOUBLE in another

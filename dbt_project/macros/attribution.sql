@@ -1,5 +1,5 @@
-{#- The attribution models: rule-based (int_attribution_credits) and data-driven
-    (int_attribution_credits_data_driven). fct_attribution and the marts carry all of them. -#}
+{#- The attribution models, rule-based and data-driven: int_attribution_credits has a credit
+    column for each (credit_<model>), fct_attribution and the marts a row for each. -#}
 {% macro rule_based_attribution_models() -%}
     {{ return(['first_touch', 'last_touch', 'linear', 'time_decay', 'position_based']) }}
 {%- endmacro %}
@@ -18,19 +18,6 @@
     select '{{ model }}' as attribution_model
     {%- if not loop.last %} union all{% endif %}
     {%- endfor %}
-{%- endmacro %}
-
-{#- The credits of every model (rule-based and data-driven), filtered by `where` in each branch:
-    fct_attribution reads it twice, and DuckDB would materialise a CTE read twice whole, every
-    date of both tables. -#}
-{% macro attribution_credits_union(where) -%}
-    {%- set columns = 'conversion_id, conversion_date, attribution_model, touch_event_id, note_id, creator_id, '
-                      ~ 'touch_kind, link_surface, touch_time, is_click_through, credit' -%}
-    (
-        select {{ columns }} from {{ ref('int_attribution_credits') }} where {{ where }}
-        union all
-        select {{ columns }} from {{ ref('int_attribution_credits_data_driven') }} where {{ where }}
-    )
 {%- endmacro %}
 
 {#- The conversion types that are attributed (seeds/callback_event_types.csv, is_conversion).
@@ -103,17 +90,3 @@
 {%- endmacro %}
 
 
-{#- The touch columns of an unattributed conversion's row (no eligible touchpoint): null touch,
-    no touches, credit 1. Both credit models union these under their credited rows. -#}
-{% macro no_touch_credit_columns() -%}
-        cast(null as varchar(64)) as touch_event_id,
-        cast(null as varchar(64)) as note_id,
-        cast(null as varchar(64)) as creator_id,
-        cast(null as varchar(64)) as touch_kind,
-        cast(null as varchar(64)) as link_surface,
-        cast(null as timestamp) as touch_time,
-        cast(null as bigint) as touch_rank,
-        cast(0 as bigint) as n_touches,
-        false as is_click_through,
-        1.0 as credit
-{%- endmacro %}
