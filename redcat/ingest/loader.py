@@ -415,9 +415,11 @@ class Loader:
         pending = rawstore.pending_path(self.settings.raw_dir, table.source, table.table, res.delivery_date, res.load_id)
         pending.parent.mkdir(parents=True, exist_ok=True)
         keep = "" if not res.rows_duplicate else "AND line_number NOT IN (SELECT line_number FROM drop_lines)"
+        # CSV partitions have always stored the line as a double (the Spark sources declare it so)
+        line = "line_number::DOUBLE" if table.fmt == "csv" else "line_number"
         self.con.execute(
             f"""COPY (SELECT {cols}, DATE {q(res.delivery_date)} AS delivery_date, {q(res.file)} AS source_file,
-                        line_number AS source_line
+                        {line} AS source_line
                  FROM parsed WHERE reason IS NULL {keep} ORDER BY {ident(table.event_time)}, line_number)
                 TO {q(str(pending))} (FORMAT parquet, COMPRESSION zstd)"""
         )
