@@ -89,6 +89,8 @@ programme_periods as (
             partner,
             sampling_ratio
         from {{ ref('int_partner_programme_days') }}
+        -- from the first loaded purchase on, not every programme day since the first policy
+        where report_date >= (select min(u.conversion_date) from {{ ref('int_estimation_user_gmv') }} as u)
         {%- if not loop.last %}
             union all
         {%- endif %}
