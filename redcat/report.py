@@ -38,12 +38,9 @@ class ReportProblem(Exception):
 
 # --- the interval of estimated GMV: the one place it is read --------------------------------
 def gmv_interval_sql() -> str:
-    """SQL for the 95 % interval of a bi.mart_brand_daily row's estimated GMV, as ci_low, ci_high.
-
-    PLACEHOLDER until the marts publish interval columns: swap this body for
-    `gmv_estimated_ci_low AS ci_low, gmv_estimated_ci_high AS ci_high` (and estimate_quality)."""
-    return ("greatest(gmv_estimated - 1.96 * gmv_estimated_se, 0) AS ci_low, "
-            "gmv_estimated + 1.96 * gmv_estimated_se AS ci_high")
+    """SQL for the 95 % interval of a bi.mart_brand_daily row's estimated GMV, as ci_low, ci_high: the
+    mart's own bounds (docs/estimation.md), never +-1.96 SE."""
+    return "gmv_estimated_ci_low AS ci_low, gmv_estimated_ci_high AS ci_high"
 
 
 # --- formats ---------------------------------------------------------------------------------
