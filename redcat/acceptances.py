@@ -33,10 +33,10 @@ def ensure(settings: Settings) -> Path:
         _write(target, [])
         return target
     with duckdb.connect() as con:
-        names = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet('{target}')").fetchall()]
+        names = [r[0] for r in con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(target)]).fetchall()]
         if "stage" not in names:
             old = con.execute("SELECT partner, report_date, accepted_by, reason, accepted_at, NULL "
-                              f"FROM read_parquet('{target}')").fetchall()
+                              "FROM read_parquet(?)", [str(target)]).fetchall()
     if "stage" not in names:
         _write(target, old)
     return target
