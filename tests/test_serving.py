@@ -147,7 +147,7 @@ def test_a_superseded_publication_stays_readable_for_the_retention_period(clean_
 
 
 def _published_keys() -> list[str]:
-    return [f"{s}.{t}" for s, t in TABLES] + [f"{s}.{t}" for s, t in WHOLE_TABLES.values()]
+    return [f"{s}.{t}" for s, t in TABLES] + [f"{s}.{t}" for (s, t), _order in WHOLE_TABLES.values()]
 
 
 def _copy_of(built, published: bool = True):
