@@ -149,8 +149,9 @@ def test_day_by_day_and_rerun_equal_one_range_run(clean_landing, tmp_path):
 
 def test_materialisations_record_row_counts_and_column_schemas(clean_built):
     settings, outcome = clean_built
-    for table in ("fct_attribution", "mart_brand_daily"):
-        key = f"marts/{table}"
-        assert outcome.row_counts[key] == rows(settings, f"SELECT count(*) FROM marts.{table}")[0][0]
-        assert outcome.column_schemas[key] == columns(settings, "marts", table)
+    # tables record their row counts (fct_attribution is a view over int_attribution_credits)
+    for schema, table in (("intermediate", "int_attribution_credits"), ("marts", "mart_brand_daily")):
+        key = f"{schema}/{table}"
+        assert outcome.row_counts[key] == rows(settings, f"SELECT count(*) FROM {schema}.{table}")[0][0]
+        assert outcome.column_schemas[key] == columns(settings, schema, table)
     assert outcome.row_counts["content/note_events"] > 0
