@@ -25,7 +25,7 @@ import duckdb
 
 from redcat.config import Settings
 from redcat.generate import Faults, GeneratorOptions, Scale, generate
-from redcat.runner import run
+from orchestration.runner import run
 
 ROOT = Path(__file__).resolve().parent
 START = dt.date(2024, 7, 1)

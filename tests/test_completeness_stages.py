@@ -13,7 +13,7 @@ from warehouse import rows
 from conftest import START, settings_for, small_options
 from redcat import acceptances
 from redcat.generate import Faults, PartnerDay, generate
-from redcat.runner import run
+from orchestration.runner import run
 
 NO_PURCHASES = dt.date(2024, 7, 7)  # 13 days after START: a baseline exists
 END = dt.date(2024, 7, 8)

@@ -8,7 +8,7 @@ import io
 
 from rich.console import Console
 
-from redcat.runner import CheckOutcome, RunOutcome
+from redcat.outcome import CheckOutcome, RunOutcome
 from redcat.summary import not_evaluated, print_run_summary
 
 
