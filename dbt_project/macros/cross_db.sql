@@ -57,3 +57,11 @@
 {%- endmacro %}
 {% macro default__month_start(date_expr) -%}trunc({{ date_expr }}, 'MM'){%- endmacro %}
 {% macro duckdb__month_start(date_expr) -%}cast(date_trunc('month', {{ date_expr }}) as date){%- endmacro %}
+
+{#- the non-null values of a group joined with `sep` in the order of `order_by`; null when none
+    (Spark has no ordered string_agg: sort (order, value) pairs and join the values) -#}
+{% macro string_agg_ordered(value, order_by, sep=',') -%}{{ return(adapter.dispatch('string_agg_ordered', 'redcat')(value, order_by, sep)) }}{%- endmacro %}
+{% macro default__string_agg_ordered(value, order_by, sep) -%}
+nullif(array_join(transform(array_sort(collect_list(case when ({{ value }}) is not null then named_struct('o', {{ order_by }}, 'v', {{ value }}) end)), x -> x.v), '{{ sep }}'), '')
+{%- endmacro %}
+{% macro duckdb__string_agg_ordered(value, order_by, sep) -%}string_agg({{ value }}, '{{ sep }}' order by {{ order_by }}){%- endmacro %}

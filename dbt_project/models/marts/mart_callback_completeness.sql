@@ -70,8 +70,8 @@ stages as (
         max(case status
             when 'no_delivery' then 5 when 'fail' then 4 when 'warn' then 3 when 'insufficient_data' then 2 else 1
         end) as worst_rank,
-        string_agg(case when status in ('fail', 'no_delivery') then stage end, ',' order by stage_order) as failing_stages,
-        string_agg(case when blocks_marts then stage end, ',' order by stage_order) as blocking_stages,
+        {{ string_agg_ordered("case when status in ('fail', 'no_delivery') then stage end", 'stage_order') }} as failing_stages,
+        {{ string_agg_ordered('case when blocks_marts then stage end', 'stage_order') }} as blocking_stages,
         max(case when blocks_marts then 1 else 0 end) = 1 as any_stage_blocks
     from {{ ref('mart_callback_completeness_stages') }}
     where {{ when_incremental('report_date') }}
