@@ -371,7 +371,7 @@ def test_partner_partitions_of_the_earlier_layout_are_moved_on_open(clean_landin
     with Loader(settings) as loader:
         loader.load(contract.CALLBACKS["taobao"], START)
     new = rawstore.partition_dir(settings.raw_dir, "taobao", "callbacks", START.isoformat())
-    rows_before = duckdb.execute(f"SELECT count(*) FROM read_parquet('{new / 'data.parquet'}')").fetchone()[0]
+    rows_before = duckdb.connect().execute(f"SELECT count(*) FROM read_parquet('{new / 'data.parquet'}')").fetchone()[0]
     # put it back where the earlier layout kept it, pointers included
     for table in ("callbacks", "deliveries"):
         fresh = rawstore.partition_dir(settings.raw_dir, "taobao", table, START.isoformat())
@@ -385,5 +385,5 @@ def test_partner_partitions_of_the_earlier_layout_are_moved_on_open(clean_landin
         assert any("moved taobao/callbacks" in line for line in loader.recovered)
         paths = dict(loader.con.execute("SELECT table_name, path FROM ops.raw_partitions WHERE source = 'taobao'").fetchall())
     assert paths["callbacks"] == str(new / "data.parquet")
-    assert duckdb.execute(f"SELECT count(*) FROM read_parquet('{paths['callbacks']}')").fetchone()[0] == rows_before
+    assert duckdb.connect().execute(f"SELECT count(*) FROM read_parquet('{paths['callbacks']}')").fetchone()[0] == rows_before
     assert not (settings.raw_dir / "taobao").exists()

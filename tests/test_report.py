@@ -156,6 +156,6 @@ def test_notes_files_without_the_optional_name_columns_still_load(tmp_path):
         results = [loader.load(contract.NOTES, dt.date(2024, 7, d)) for d in (15, 16)]
     assert [r.status for r in results] == ["loaded", "loaded"]
     files = sorted(str(p) for p in settings.raw_dir.glob("content/notes/dt=*/*.parquet"))
-    rows = duckdb.sql(f"SELECT note_id, note_title, creator_name FROM read_parquet({files}, union_by_name = true) "
+    rows = duckdb.connect().sql(f"SELECT note_id, note_title, creator_name FROM read_parquet({files}, union_by_name = true) "
                       "ORDER BY 1").fetchall()
     assert rows == [("n1", None, None), ("n2", "夏日防晒｜真实测评", "小鹿的日常")]

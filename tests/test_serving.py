@@ -8,7 +8,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import duckdb
@@ -92,7 +91,7 @@ def test_every_reader_opens_the_export_folder_as_it_is(clean_built):
         frame = pd.read_parquet(folder)
         assert len(frame) == rows, key
         assert ds.dataset(folder).to_table().num_rows == rows, key
-        got, = duckdb.sql(f"SELECT count(*) FROM read_parquet('{folder}/*.parquet', hive_partitioning = true)").fetchall()[0]
+        got, = duckdb.connect().sql(f"SELECT count(*) FROM read_parquet('{folder}/*.parquet', hive_partitioning = true)").fetchall()[0]
         assert got == rows, key
         try:
             import polars as pl
@@ -103,7 +102,7 @@ def test_every_reader_opens_the_export_folder_as_it_is(clean_built):
     brand = pd.read_parquet(settings.export_dir / "bi" / "mart_brand_daily")
     assert isinstance(brand["report_date"].iloc[0], dt.date)
     assert str(brand["reads"].dtype) == "int64" and str(brand["purchases_observed"].dtype) == "int64"
-    types = {r[0]: r[1] for r in duckdb.sql(f"DESCRIBE SELECT * FROM read_parquet('{settings.export_dir}/bi/"
+    types = {r[0]: r[1] for r in duckdb.connect().sql(f"DESCRIBE SELECT * FROM read_parquet('{settings.export_dir}/bi/"
                                              "mart_brand_daily/*.parquet', hive_partitioning = true)").fetchall()}
     assert types["report_date"] == "DATE"
 
@@ -123,7 +122,7 @@ def test_a_copied_serving_file_and_export_folder_still_read(clean_built, tmp_pat
         for key, rows in json.loads(con.execute("SELECT tables FROM _redcat.publication").fetchone()[0]).items():
             assert con.execute(f"SELECT count(*) FROM {key}").fetchone()[0] == rows, key
             if key != "bi.completeness_history":
-                got, = duckdb.sql(f"SELECT count(*) FROM read_parquet('{moved}/export/{key.replace('.', '/')}/*.parquet')").fetchall()[0]
+                got, = duckdb.connect().sql(f"SELECT count(*) FROM read_parquet('{moved}/export/{key.replace('.', '/')}/*.parquet')").fetchall()[0]
                 assert got == rows, key
 
 
@@ -173,12 +172,35 @@ def _consistent(settings) -> str:
 
 
 PUBLISH = r"""
-import sys
+import os, signal, sys
 from redcat.config import Settings
 from redcat.serving import publish
+# A crash at a chosen step, not after a chosen time: the process kills itself just before its
+# kill_at-th file swap (os.replace), so every run crashes at the same point however loaded the machine.
+kill_at, swaps, real_replace = int(sys.argv[6]), 0, os.replace
+def replace(src, dst):
+    global swaps
+    swaps += 1
+    if swaps == kill_at:
+        os.kill(os.getpid(), signal.SIGKILL)
+    real_replace(src, dst)
+os.replace = replace
 s = Settings.from_env(landing_dir=sys.argv[1], warehouse=sys.argv[2], raw_dir=sys.argv[3], serving=sys.argv[4], export_dir=sys.argv[5])
 publish(s, all_dates=True)
+print(swaps)
 """
+
+
+def _current_export_is_whole(settings) -> None:
+    """`<export>/current` is a complete publication folder: every table has the rows its manifest says."""
+    import pyarrow.dataset as ds
+
+    export = settings.export_dir
+    pointed = json.loads((export / "current.json").read_text())
+    assert (export / "current").resolve() == (export / pointed["folder"]).resolve()
+    recorded = json.loads((export / "_publications" / f"{pointed['id']}.json").read_text())["rows"]
+    for key, rows in recorded.items():
+        assert ds.dataset(export / "current" / key.replace(".", "/")).count_rows() == rows, key
 
 
 @pytest.mark.slow
@@ -187,22 +209,23 @@ def test_a_publication_killed_midway_leaves_the_previous_one_intact(clean_built,
     settings = built.with_(serving=tmp_path / "serving.duckdb", export_dir=tmp_path / "export")
     args = [sys.executable, "-c", PUBLISH, str(settings.landing_dir), str(settings.warehouse), str(settings.raw_dir),
             str(settings.serving), str(settings.export_dir)]
-    subprocess.run(args, check=True)
+    done = subprocess.run([*args, "0"], check=True, capture_output=True, text=True)
+    swaps = int(done.stdout.split()[-1])
+    assert swaps > 5, "a publication swaps its day files, its folder, the serving file and its pointers"
     published = [_consistent(settings)]
-    interrupted = 0
-    for delay in (0.5, 1.5, 3.0, 5.0):
-        proc = subprocess.Popen(args)
-        time.sleep(delay)
-        interrupted += proc.poll() is None
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
+    # crashes at the first swap, mid-way through the day files, and at each of the last steps
+    for kill_at in sorted({1, swaps // 2, swaps - 3, swaps - 2, swaps - 1, swaps}):
+        crashed = subprocess.run([*args, str(kill_at)])
+        assert crashed.returncode == -signal.SIGKILL, f"the publication was to crash at swap {kill_at}"
         pub_id = _consistent(settings)  # the old publication or a complete new one, never a mix
         assert pub_id == published[-1] or pub_id not in published
+        _current_export_is_whole(settings)
         published.append(pub_id)
-    assert interrupted >= 2
-    subprocess.run(args, check=True)
+    subprocess.run([*args, "0"], check=True, capture_output=True)
     assert _consistent(settings) not in published
+    _current_export_is_whole(settings)
     assert not list(settings.serving.parent.glob("serving.duckdb.tmp-*"))
+    assert not list((settings.export_dir / "publications").glob(".building-*"))
 
 
 def test_an_added_mart_column_reaches_every_date_after_republish(clean_built, monkeypatch):
