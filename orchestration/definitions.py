@@ -4,6 +4,7 @@ import dagster as dg
 
 from orchestration.alerts import alert_on_check_failure, alert_on_run_failure
 from orchestration.automation import build_daily_schedule, late_delivery_sensor
+from orchestration.compaction import warehouse_compaction
 from orchestration.dbt import dbt_resource, redcat_dbt
 from orchestration.ingestion import ingestion_assets
 from orchestration.resources import WarehouseResource, progress_resource
@@ -25,7 +26,7 @@ operator_acceptances = dg.AssetSpec(
 )
 
 defs = dg.Definitions(
-    assets=[*ingestion_assets, redcat_dbt, publication, operator_acceptances],
+    assets=[*ingestion_assets, redcat_dbt, publication, warehouse_compaction, operator_acceptances],
     jobs=[daily_job],
     schedules=[build_daily_schedule(daily_job)],
     sensors=[late_delivery_sensor, alert_on_run_failure, alert_on_check_failure],

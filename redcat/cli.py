@@ -291,6 +291,27 @@ def republish(warehouse):
                       f"{settings.export_dir / pub.folder} (publication {pub.id}).")
 
 
+@main.command()
+@click.option("--warehouse", type=click.Path(path_type=Path), help="Warehouse DuckDB file [REDCAT_WAREHOUSE].")
+@click.option("--min-free-share", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+              help="Compact only when more than this share of the file's blocks is free.")
+def compact(warehouse, min_free_share):
+    """Rewrite the working warehouse with its live rows only (every run does this by itself when
+    free blocks exceed REDCAT_COMPACT_FREE_SHARE). Waits for a run that holds the file."""
+    from redcat.compaction import compact as compact_file
+    from redcat.config import Settings
+    from redcat.duck import WarehouseBusy
+
+    settings = Settings.from_env(warehouse=warehouse)
+    if not settings.warehouse.exists():
+        raise UsageProblem(f"no warehouse at {settings.warehouse}; run `redcat run` first or pass --warehouse")
+    try:
+        result = compact_file(settings.warehouse, threshold=min_free_share)
+    except WarehouseBusy as e:
+        raise UsageProblem(str(e)) from None
+    out_console.print(("Compacted: " if result.compacted else "Left as it is: ") + result.reason)
+
+
 def _source_day(text: str):
     parts = text.split(":")
     if len(parts) != 2:

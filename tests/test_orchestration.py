@@ -92,6 +92,10 @@ def test_a_redcat_run_is_recorded_in_the_persistent_instance(clean_built):
         mart = dg.AssetKey(["marts", "mart_brand_daily"])
         materialised = instance.get_materialized_partitions(mart)
         assert {(dt.date(2024, 6, 24) + dt.timedelta(days=i)).isoformat() for i in range(16)} <= materialised
+        # the compaction after the publication looked at the warehouse's dead space and said what it did
+        (compaction,) = [e.asset_materialization for e in instance.fetch_materializations(
+            dg.AssetKey(["ops", "warehouse_compaction"]), limit=1).records]
+        assert isinstance(compaction.metadata["free_share_before"], dg.FloatMetadataValue)
         # the one-writer pool is configured on this instance, so it holds for redcat run and `make ui` alike
         # checks recorded per partition: one evaluation per delivery date, and typed completeness evidence
         evaluations = [e.dagster_event.event_specific_data for e in instance.all_logs(
