@@ -72,8 +72,10 @@ boosted_by_funding as (
         select
             note_id,
             spend_date,
+            -- doubles: Spark divides decimals at 6 decimal places, DuckDB in double precision
             coalesce(
-                sum(case when funding_source = 'brand' then spend_cny else 0 end) / nullif(sum(spend_cny), 0), 0
+                cast(sum(case when funding_source = 'brand' then spend_cny else 0 end) as double)
+                / nullif(cast(sum(spend_cny) as double), 0), 0
             ) as brand_share
         from {{ ref('int_ad_spend') }}
         where note_id is not null
