@@ -298,6 +298,7 @@ def republish(warehouse):
 def compact(warehouse, min_free_share):
     """Rewrite the working warehouse with its live rows only (every run does this by itself when
     free blocks exceed REDCAT_COMPACT_FREE_SHARE). Waits for a run that holds the file."""
+    from redcat.compaction import CompactionProblem
     from redcat.compaction import compact as compact_file
     from redcat.config import Settings
     from redcat.duck import WarehouseBusy
@@ -307,7 +308,7 @@ def compact(warehouse, min_free_share):
         raise UsageProblem(f"no warehouse at {settings.warehouse}; run `redcat run` first or pass --warehouse")
     try:
         result = compact_file(settings.warehouse, threshold=min_free_share)
-    except WarehouseBusy as e:
+    except (WarehouseBusy, CompactionProblem) as e:
         raise UsageProblem(str(e)) from None
     out_console.print(("Compacted: " if result.compacted else "Left as it is: ") + result.reason)
 

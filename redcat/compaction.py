@@ -32,7 +32,6 @@ class CompactionProblem(Exception):
 class Blocks:
     total: int
     free: int
-    block_size: int
 
     @property
     def free_share(self) -> float:
@@ -67,10 +66,10 @@ def free_share_threshold() -> float | None:
 
 
 def blocks(con: duckdb.DuckDBPyConnection) -> Blocks:
-    (block_size, total, free), = con.execute(
-        "SELECT block_size, total_blocks, free_blocks FROM pragma_database_size() "
+    (total, free), = con.execute(
+        "SELECT total_blocks, free_blocks FROM pragma_database_size() "
         "WHERE database_name = current_database()").fetchall()
-    return Blocks(total=total, free=free, block_size=block_size)
+    return Blocks(total=total, free=free)
 
 
 def _tables(con: duckdb.DuckDBPyConnection, catalog: str) -> list[str]:
