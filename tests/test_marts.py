@@ -52,6 +52,48 @@ def test_every_model_reconciles_attributed_plus_unattributed_to_observed(clean_b
     assert off == []
 
 
+def test_brand_level_spend_counts_for_the_brand_and_for_no_note(clean_built):
+    """Spend rows with an empty note_id (brand-level campaigns) load, count in the brand's spend by
+    funding source, and stay out of every per-note figure: roas_boosted credits only touches on
+    notes with spend that day."""
+    settings, _ = clean_built
+    level = rows(settings, """SELECT funding_source, count(*) FROM intermediate.int_ad_spend WHERE note_id IS NULL
+                              GROUP BY 1 ORDER BY 1""")
+    assert dict(level).get("brand", 0) >= 10 and dict(level).get("partner", 0) >= 1, level
+    # the brand's spend is every spend row, brand-level ones included, by funding source
+    spend = {(d, b): (round(x, 2), round(y, 2)) for d, b, x, y in rows(settings, """
+        SELECT spend_date, brand_id, sum(spend_cny) FILTER (WHERE funding_source = 'brand'),
+               sum(spend_cny) FILTER (WHERE funding_source = 'partner')
+        FROM intermediate.int_ad_spend GROUP BY ALL""")}
+    mart = rows(settings, """SELECT report_date, brand_id, spend_brand_cny, spend_partner_cny, spend_total_cny
+                             FROM marts.mart_brand_roi_daily WHERE attribution_model = 'last_touch'""")
+    by_cell = {(d, b): (sb, sp, st) for d, b, sb, sp, st in mart}
+    for key, (sb, sp) in spend.items():
+        got = by_cell[key]
+        assert got[0] == pytest.approx(sb or 0, abs=0.005) and got[1] == pytest.approx(sp or 0, abs=0.005)
+        assert got[2] == pytest.approx(got[0] + got[1])
+    # a brand-day whose only spend is brand-level boosted no note: spend > 0, boosted GMV 0
+    only_brand_level = rows(settings, """
+        SELECT r.spend_total_cny, r.gmv_attributed_boosted_estimated, r.roas_boosted,
+               r.gmv_boosted_brand_funded_estimated + r.gmv_boosted_partner_funded_estimated
+        FROM marts.mart_brand_roi_daily r
+        WHERE (r.report_date, r.brand_id) IN (SELECT (spend_date, brand_id) FROM intermediate.int_ad_spend
+                                             GROUP BY ALL HAVING count(note_id) = 0)""")
+    assert only_brand_level and all(t > 0 and g == 0 and r == 0 and f == 0 for t, g, r, f in only_brand_level)
+    # boosted GMV: credited to touches on notes boosted on the touch's day, brand-level rows boost none
+    boosted = {(d, b, m): g for d, b, m, g in rows(settings, """
+        SELECT f.conversion_date, f.brand_id, f.attribution_model, sum(f.gmv_credited_estimated)
+        FROM marts.fct_attribution f
+        WHERE f.conversion_type = 'purchase' AND (f.note_id, CAST(timezone('Asia/Shanghai', timezone('UTC', f.touch_time)) AS DATE)) IN
+              (SELECT (note_id, spend_date) FROM intermediate.int_ad_spend WHERE note_id IS NOT NULL)
+        GROUP BY ALL""")}
+    for d, b, m, g in rows(settings, """SELECT report_date, brand_id, attribution_model, gmv_attributed_boosted_estimated
+                                         FROM marts.mart_brand_roi_daily"""):
+        assert g == pytest.approx(boosted.get((d, b, m), 0), abs=0.01), (d, b, m)
+    # mart_note_daily: every note row belongs to a note (no null-note row from brand-level spend)
+    assert rows(settings, "SELECT count(*) FROM marts.mart_note_daily WHERE note_id IS NULL")[0][0] == 0
+
+
 def test_estimates_equal_observations_at_full_sampling(clean_built):
     settings, _ = clean_built
     full = rows(settings, "SELECT gmv_observed, gmv_estimated, gmv_estimated_se FROM marts.mart_brand_daily WHERE sampling_ratio = 1")
