@@ -94,6 +94,37 @@ def test_brand_level_spend_counts_for_the_brand_and_for_no_note(clean_built):
     assert rows(settings, "SELECT count(*) FROM marts.mart_note_daily WHERE note_id IS NULL")[0][0] == 0
 
 
+def test_note_intervals_in_mart_note_daily(clean_built):
+    """Per-note 95 % intervals (int_estimation_note_cells): around the sampled buyers' credited GMV,
+    the observed value where every partner samples everyone, and no interval without a sampled buyer."""
+    settings, _ = clean_built
+    bad = rows(settings, """SELECT count(*) FROM marts.mart_note_daily WHERE estimate_quality <> 'no_sampled_buyers'
+                            AND NOT (gmv_attributed_estimated_ci_low <= gmv_attributed_estimated_ci_high
+                                     AND gmv_attributed_estimated_ci_low >= gmv_observed - 0.01)""")
+    assert bad == [(0,)]
+    none = rows(settings, """SELECT count(*), count(gmv_attributed_estimated_ci_low), coalesce(max(gmv_observed), 0)
+                             FROM marts.mart_note_daily WHERE estimate_quality = 'no_sampled_buyers'""")
+    assert none[0][0] > 0 and none[0][1] == 0 and none[0][2] == 0
+    by_quality = dict(rows(settings, "SELECT estimate_quality, count(*) FROM marts.mart_note_daily GROUP BY 1"))
+    assert by_quality.get("ok", 0) > 0 and by_quality.get("small_sample", 0) > 0, by_quality
+    # the cells' Horvitz-Thompson total is the mart's credited estimate
+    off = rows(settings, """SELECT count(*) FROM marts.mart_note_daily m
+                            JOIN intermediate.int_estimation_note_cells c USING (report_date, note_id, attribution_model)
+                            WHERE abs(c.gmv_attributed_estimated - m.gmv_estimated) > 0.01""")
+    assert off == [(0,)]
+    # where every partner's programme samples everyone, the interval is the observed value
+    full = rows(settings, """SELECT m.gmv_observed, m.gmv_attributed_estimated_ci_low, m.gmv_attributed_estimated_ci_high
+                             FROM marts.mart_note_daily m
+                             WHERE m.estimate_quality <> 'no_sampled_buyers' AND m.report_date IN (
+                                 SELECT report_date FROM intermediate.int_partner_programme_days
+                                 GROUP BY 1 HAVING min(sampling_ratio) = 1)""")
+    assert full and all(abs(lo - o) < 0.01 and abs(hi - o) < 0.01 for o, lo, hi in full)
+    sampled = rows(settings, """SELECT count(*) FROM marts.mart_note_daily WHERE estimate_quality <> 'no_sampled_buyers'
+                                AND gmv_attributed_estimated_ci_high > gmv_attributed_estimated_ci_low + 0.01""")
+    assert sampled[0][0] > 0, "at 50 % sampling the note intervals have width"
+    assert rows(settings, "SELECT count(*) FROM bi.mart_note_daily WHERE estimate_quality IS NULL") == [(0,)]
+
+
 def test_estimates_equal_observations_at_full_sampling(clean_built):
     settings, _ = clean_built
     full = rows(settings, "SELECT gmv_observed, gmv_estimated, gmv_estimated_se FROM marts.mart_brand_daily WHERE sampling_ratio = 1")
