@@ -61,16 +61,16 @@ def test_brand_level_spend_counts_for_the_brand_and_for_no_note(clean_built):
                               GROUP BY 1 ORDER BY 1""")
     assert dict(level).get("brand", 0) >= 10 and dict(level).get("partner", 0) >= 1, level
     # the brand's spend is every spend row, brand-level ones included, by funding source
-    spend = {(d, b): (round(x, 2), round(y, 2)) for d, b, x, y in rows(settings, """
-        SELECT spend_date, brand_id, sum(spend_cny) FILTER (WHERE funding_source = 'brand'),
-               sum(spend_cny) FILTER (WHERE funding_source = 'partner')
+    spend = {(d, b): (round(float(x), 2), round(float(y), 2)) for d, b, x, y in rows(settings, """
+        SELECT spend_date, brand_id, coalesce(sum(spend_cny) FILTER (WHERE funding_source = 'brand'), 0),
+               coalesce(sum(spend_cny) FILTER (WHERE funding_source = 'partner'), 0)
         FROM intermediate.int_ad_spend GROUP BY ALL""")}
     mart = rows(settings, """SELECT report_date, brand_id, spend_brand_cny, spend_partner_cny, spend_total_cny
                              FROM marts.mart_brand_roi_daily WHERE attribution_model = 'last_touch'""")
     by_cell = {(d, b): (sb, sp, st) for d, b, sb, sp, st in mart}
     for key, (sb, sp) in spend.items():
         got = by_cell[key]
-        assert got[0] == pytest.approx(sb or 0, abs=0.005) and got[1] == pytest.approx(sp or 0, abs=0.005)
+        assert got[0] == pytest.approx(sb, abs=0.005) and got[1] == pytest.approx(sp, abs=0.005)
         assert got[2] == pytest.approx(got[0] + got[1])
     # a brand-day whose only spend is brand-level boosted no note: spend > 0, boosted GMV 0
     only_brand_level = rows(settings, """
