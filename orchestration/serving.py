@@ -10,7 +10,7 @@ import duckdb
 
 from orchestration.partitions import daily_partitions
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
-from redcat.serving import TABLES, publish
+from redcat.serving import TABLES, WHOLE_DBT_TABLES, publish
 
 PUBLICATION = dg.AssetKey(["serving", "publication"])
 # BackfillPolicy on @asset is marked beta but is how a partition range becomes one run.
@@ -19,7 +19,7 @@ warnings.filterwarnings("ignore", category=dg.BetaWarning, message=".*backfill_p
 
 @dg.asset(
     key=PUBLICATION,
-    deps=[dg.AssetKey(list(key)) for key in TABLES],
+    deps=[dg.AssetKey(list(key)) for key in (*TABLES, *WHOLE_DBT_TABLES)],
     group_name="serving",
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),

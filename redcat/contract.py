@@ -129,10 +129,14 @@ def _ad_spend() -> SourceTable:
             Field("spend_date", "date"),
             Field("campaign_id", "string"),
             Field("brand_id", "string"),
-            Field("note_id", "string"),
+            # empty: brand-level spend, a campaign tied to no note (docs/contract.md)
+            Field("note_id", "string", required=False),
             Field("funding_source", "enum", enum=reference.FUNDING_SOURCES),
             Field("spend_cny", "amount"),
         ),
+        # note_id is null in the raw layer for brand-level rows: within a file DuckDB's DISTINCT and
+        # PARTITION BY group nulls together, and int_ad_spend's row_number partition does too (SQL
+        # window semantics, DuckDB and Spark), so a restated brand-level row replaces the earlier one
         key=("spend_date", "campaign_id", "note_id", "funding_source"),
         dedup="last",
         event_time="spend_date",

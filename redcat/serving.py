@@ -24,7 +24,8 @@ and even a read-only reader of a file blocks it, so BI never reads the working w
    dashboard's pyarrow dataset, has that long to finish or reopen).
 A process killed at any point leaves the previous serving file, folder and manifest in place.
 
-`TABLES` is the one list of what is published (and what the publication asset depends on).
+`TABLES` (by report date) and `WHOLE_TABLES` (whole, one file per publication) are the lists of what
+is published (and what the publication asset depends on).
 """
 
 from __future__ import annotations
@@ -68,7 +69,15 @@ WHOLE_TABLES = {
     ("bi", "brands"): (("bi", "brands"), "brand_id"),
     ("bi", "partners"): (("bi", "partners"), "partner, valid_from"),
     ("bi", "mart_funnel_nested_daily"): (("bi", "mart_funnel_nested_daily"), "report_date, brand_id, partner"),
+    # weekly and monthly totals: no report_date, and a period's interval depends on all its days
+    # (int_estimation_cells is rebuilt whole), so a run's report dates cannot say which rows changed
+    ("marts", "mart_brand_period"): (("marts", "mart_brand_period"),
+                                     "period_grain, period_start, brand_id, partner, attribution_model"),
+    ("bi", "mart_brand_period"): (("bi", "mart_brand_period"),
+                                  "period_grain, period_start, brand_id, partner, attribution_model"),
 }
+# the dbt relations among WHOLE_TABLES: the publication asset depends on them too
+WHOLE_DBT_TABLES = tuple(key for key in WHOLE_TABLES if key[0] in ("marts", "bi"))
 SCHEMA_FILE = "_schema.parquet"  # zero rows: a table's columns even before it has any date (readers skip `_` files)
 LAYOUT = 2  # publication folders (1: one folder per table with files of several publications)
 RETENTION_DAYS_DEFAULT = 7

@@ -153,3 +153,89 @@ def table(results: pd.DataFrame) -> pd.DataFrame:
         cells=("covered", "size"), coverage=("covered", "mean"), median_width=("width", "median")).reset_index()
     ge5["size"] = ">=5"
     return pd.concat([t, ge5], ignore_index=True)
+
+
+# --- per-note cells (int_estimation_note_cells) --------------------------------------------------
+NOTES_PER_BRAND = 10
+
+
+def compile_note_model(home: Path) -> str:
+    """int_estimation_note_cells as dbt compiles it for a warehouse file named warehouse.duckdb."""
+    home = home.resolve()
+    target = home / "target"
+    env = {**os.environ, "REDCAT_WAREHOUSE": str(home / "warehouse.duckdb"), "REDCAT_RAW_DIR": str(home / "raw")}
+    dbt = str(Path(sys.executable).parent / "dbt")
+    done = subprocess.run([dbt, "compile", "--select", "int_estimation_note_cells", "--target-path", str(target), "--quiet"],
+                          cwd=DBT_PROJECT_DIR, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return (target / "compiled" / "redcat" / "models" / "intermediate" / "estimation" / "int_estimation_note_cells.sql").read_text()
+
+
+def note_credits(sales: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """Every (purchase-day, note) of the attributed purchases: each buyer keeps a fixed set of 1-3
+    of the brand's notes (popularity heavy-tailed) for the whole span, so a heavy buyer credits the
+    same notes on several days; last_touch gives the purchase to one of them (drawn per day),
+    linear splits the buyer's linear credit equally among them. Organic buyers touch no note."""
+    rng = np.random.default_rng(seed)
+    s = sales[sales.last_touch > 0].reset_index(drop=True)
+    users = s[["brand_id", "user_hash"]].drop_duplicates().reset_index(drop=True)
+    popularity = rng.lognormal(0.0, 1.0, NOTES_PER_BRAND)
+    popularity /= popularity.sum()
+    k = rng.integers(1, 4, len(users))
+    sets = [rng.choice(NOTES_PER_BRAND, size=n, replace=False, p=popularity) for n in k]
+    users["notes"] = sets
+    s = s.merge(users, on=["brand_id", "user_hash"])
+    last = np.array([ns[rng.integers(len(ns))] for ns in s.notes])
+    s["last"] = last
+    s["k"] = s.notes.map(len)
+    x = s.explode("notes").rename(columns={"notes": "note"})
+    x["note"] = x.note.astype(int)
+    x["note_id"] = x.brand_id + "-n" + x.note.astype(str)
+    x["last_touch"] = np.where(x.note == x["last"], x.last_touch, 0.0)
+    x["linear"] = (x.linear / x.k).round(4)
+    return x.drop(columns=["last", "k", "note"]).reset_index(drop=True)
+
+
+def run_note_cells(path: Path, sql: str, credits: pd.DataFrame, partners: dict[str, float] = PARTNERS) -> pd.DataFrame:
+    """The compiled note SQL on the sampled buyers' note rows: one row per day, note and model."""
+    path.unlink(missing_ok=True)
+    con = duckdb.connect(str(path))
+    con.execute("CREATE SCHEMA intermediate")
+    s = credits[credits.sampled]
+    rows = pd.concat([s.assign(attribution_model=m, gmv_attributed=s[m]) for m in MODELS], ignore_index=True)
+    con.register("rows_df", rows)
+    con.execute("CREATE TABLE intermediate.int_estimation_note_user_gmv AS SELECT conversion_date, brand_id, note_id, "
+                "partner, user_hash, attribution_model, sampling_ratio, gmv_attributed FROM rows_df")
+    con.register("notes_df", credits[["note_id", "brand_id", "category"]].drop_duplicates())
+    con.execute("CREATE TABLE intermediate.int_notes AS SELECT note_id, brand_id, category FROM notes_df")
+    programme = pd.DataFrame([(p, day, r) for p, r in partners.items() if p in set(credits.partner)
+                              for day in sorted(set(credits.conversion_date))],
+                             columns=["partner", "report_date", "sampling_ratio"])
+    con.register("programme_df", programme)
+    con.execute("CREATE TABLE intermediate.int_partner_programme_days AS SELECT partner, report_date, "
+                "'sim' AS program_version, sampling_ratio, 0.95 AS landing_rate FROM programme_df")
+    out = con.execute(f"SELECT * FROM ({sql}) WHERE attribution_model IN {MODELS!r}").df()
+    con.close()
+    return out
+
+
+def note_coverage(cells: pd.DataFrame, credits: pd.DataFrame) -> pd.DataFrame:
+    """One row per evaluated (note-day, model) with a sampled buyer: truth (every buyer's credit),
+    bounds, covered; true_purchases = the purchases of the buyers who touched the note."""
+    truth = credits.groupby(["conversion_date", "note_id"], as_index=False).agg(
+        true_purchases=("purchases", "sum"), **{f"true_{m}": (m, "sum") for m in MODELS})
+    cells = cells.assign(conversion_date=pd.to_datetime(cells.report_date).dt.date)
+    m = cells.merge(truth, on=["conversion_date", "note_id"], how="inner")
+    out = []
+    for model in MODELS:
+        x = m[m.attribution_model == model]
+        out.append(pd.DataFrame({"measure": f"note_{model}", "period_grain": "day", "partner": "all",
+                                 "true_purchases": x.true_purchases, "truth": x[f"true_{model}"],
+                                 "low": x.gmv_attributed_estimated_ci_low, "high": x.gmv_attributed_estimated_ci_high,
+                                 "estimate_quality": x.estimate_quality}))
+    r = pd.concat(out, ignore_index=True)
+    tol = 1e-6 * np.maximum(r.truth.abs(), 1.0)
+    r["covered"] = (r.low - tol <= r.truth) & (r.truth <= r.high + tol)
+    r["width"] = (r.high - r.low) / r.truth.where(r.truth > 0)
+    r["size"] = pd.cut(r.true_purchases, [0, 4, 20, 100, np.inf], labels=list(SIZE_LABELS))
+    return r

@@ -75,3 +75,45 @@ def test_at_full_sampling_the_interval_is_the_observed_value(sql, tmp_path):
         assert np.allclose(cells[col], cells.gmv_attributed_sampled, rtol=0, atol=0.005)
     r = sim.coverage(cells, sim.truth_cells(sales))
     assert r.covered.all()
+
+
+# --- per-note intervals (int_estimation_note_cells, mart_note_daily) -------------------------------
+
+@pytest.fixture(scope="module")
+def note_sql(tmp_path_factory):
+    return sim.compile_note_model(tmp_path_factory.mktemp("note_estimation"))
+
+
+@pytest.fixture(scope="module")
+def note_results(note_sql, tmp_path_factory):
+    path = tmp_path_factory.mktemp("note_estimation_run") / "warehouse.duckdb"
+    out = []
+    for mix in (sim.SMALL, sim.Mix("typical", brands=12, log_rate=sim.TYPICAL.log_rate, days=14)):
+        for seed in SEEDS:
+            sales = sim.simulate(1000 + seed, mix)
+            credits = sim.note_credits(sales, 1000 + seed)
+            cells = sim.run_note_cells(path, note_sql, credits)
+            out.append(sim.note_coverage(cells, credits).assign(mix=mix.name, seed=seed))
+    return pd.concat(out, ignore_index=True)
+
+
+@pytest.mark.parametrize("measure", ["note_last_touch", "note_linear"])
+def test_note_intervals_cover_the_truth_in_93_to_97_percent_of_note_days(note_results, measure):
+    r = note_results[(note_results.measure == measure) & (note_results.true_purchases >= 5)]
+    assert len(r) >= 500, f"only {len(r)} note-days"
+    covered = r.covered.mean()
+    assert covered >= FLOOR, f"{measure}: coverage {covered:.3f} below {FLOOR}"
+    assert MIN_COVERAGE <= covered <= MAX_COVERAGE, f"{measure}: coverage {covered:.3f} over {len(r)} note-days"
+    for mix, g in r.groupby("mix"):
+        assert g.covered.mean() >= FLOOR, f"{measure} in the {mix} mix: {g.covered.mean():.3f} over {len(g)} note-days"
+
+
+def test_note_intervals_at_full_sampling_are_the_observed_value(note_sql, tmp_path):
+    sales = sim.simulate(3, sim.SMALL, partners={"sim100": 1.0})
+    credits = sim.note_credits(sales, 3)
+    cells = sim.run_note_cells(tmp_path / "warehouse.duckdb", note_sql, credits, partners={"sim100": 1.0})
+    assert len(cells) and (cells.estimate_quality == "ok").all()
+    for col in ("gmv_attributed_estimated_ci_low", "gmv_attributed_estimated_ci_high"):  # bounds rounded to the fen
+        assert np.allclose(cells[col], cells.gmv_attributed_sampled, rtol=0, atol=0.0051)
+    r = sim.note_coverage(cells, credits)
+    assert np.allclose(r.low, r.truth, rtol=0, atol=0.0051) and np.allclose(r.high, r.truth, rtol=0, atol=0.0051)

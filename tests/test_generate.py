@@ -102,7 +102,7 @@ def check_spend_row(header, row, delivery: str) -> str | None:
     if len(row) != len(header):
         return "malformed_line"
     r = dict(zip(header, row))
-    if not all(r[k] for k in ("campaign_id", "brand_id", "note_id")):
+    if not all(r[k] for k in ("campaign_id", "brand_id")):  # an empty note_id is brand-level spend
         return "missing_key"
     if r["funding_source"] not in ("brand", "partner"):
         return "unknown_enum"

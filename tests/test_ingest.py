@@ -246,6 +246,54 @@ def test_csv_structure_errors_and_blank_lines_keep_their_line_numbers(tmp_path):
     assert res.rows_duplicate == 1
 
 
+def test_brand_level_spend_rows_load_and_a_restated_one_replaces_the_first(tmp_path):
+    """An empty note_id is brand-level spend (docs/contract.md): loaded with a null note_id, not
+    quarantined as missing_key; the key still dedups such rows, and campaign_id stays required."""
+    landing = tmp_path / "landing"
+    header = "spend_date,campaign_id,brand_id,note_id,funding_source,spend_cny\n"
+    body = ("2024-07-15,c1,b1,n1,brand,10.00\n2024-07-15,cb,b1,,brand,50.00\n2024-07-15,cb,b1,,partner,7.00\n"
+            "2024-07-15,,b1,,brand,3.00\n2024-07-15,cb,b1,,brand,55.00\n")
+    write_delivery(landing, "2024-07-15", "content", {"ad_spend.csv": (header + body).encode()})
+    settings = settings_for(landing, tmp_path / "wh")
+    with Loader(settings) as loader:
+        res = loader.load(contract.AD_SPEND, dt.date(2024, 7, 15))
+    assert res.status == "loaded" and res.balanced
+    with wh(settings) as con:
+        q = con.execute("SELECT line_number, reason, detail FROM ops.quarantine ORDER BY 1").fetchall()
+        rows = con.execute(f"SELECT campaign_id, note_id, funding_source, spend_cny, source_line "
+                           f"FROM {raw(con, settings, 'content', 'ad_spend')} ORDER BY 1, 3").fetchall()
+    assert q == [(5, "missing_key", "missing required field campaign_id")]
+    assert [(c, n, f, float(v), line) for c, n, f, v, line in rows] == [
+        ("c1", "n1", "brand", 10.0, 2), ("cb", None, "brand", 55.0, 6), ("cb", None, "partner", 7.0, 4)]
+    assert res.rows_duplicate == 1 and res.rows_loaded == 3
+
+
+def test_generated_brand_level_spend_loads(faulty_ingested, faulty_landing):
+    """The generator's brand-level rows (empty note_id) of every accepted ad_spend file are in the
+    raw layer with a null note_id, none quarantined."""
+    from landing_reader import csv_rows
+
+    settings, _ = faulty_ingested
+    rejected = rejected_files(settings)
+    bad = {(f["file"], f["line"]) for f in faults(faulty_landing) if f["kind"] == "malformed_line"}
+    expected = set()
+    for path in sorted(faulty_landing.glob("dt=*/content/ad_spend.csv*")):
+        rel = str(path.relative_to(faulty_landing))
+        if rel in rejected:
+            continue
+        header, rows = csv_rows(path)
+        for i, row in enumerate(rows, start=2):
+            if (rel, i) not in bad and row[header.index("note_id")] == "":
+                expected.add((rel, i, row[header.index("campaign_id")]))
+    assert len(expected) >= 10, "the default world has brand-level spend"
+    with wh(settings) as con:
+        got = set(con.execute(f"SELECT source_file, source_line, campaign_id FROM {raw(con, settings, 'content', 'ad_spend')} "
+                              "WHERE note_id IS NULL").fetchall())
+        quarantined = con.execute("SELECT count(*) FROM ops.quarantine WHERE table_name = 'ad_spend' "
+                                  "AND detail LIKE '%note_id%'").fetchone()[0]
+    assert got == expected and quarantined == 0
+
+
 def test_loading_an_earlier_delivery_late_reports_later_duplicates(tmp_path):
     landing = tmp_path / "landing"
     shared = event(7, t="2024-07-14T22:00:00+08:00")

@@ -52,6 +52,77 @@ def test_every_model_reconciles_attributed_plus_unattributed_to_observed(clean_b
     assert off == []
 
 
+def test_brand_level_spend_counts_for_the_brand_and_for_no_note(clean_built):
+    """Spend rows with an empty note_id (brand-level campaigns) load, count in the brand's spend by
+    funding source, and stay out of every per-note figure: roas_boosted credits only touches on
+    notes with spend that day."""
+    settings, _ = clean_built
+    level = rows(settings, """SELECT funding_source, count(*) FROM intermediate.int_ad_spend WHERE note_id IS NULL
+                              GROUP BY 1 ORDER BY 1""")
+    assert dict(level).get("brand", 0) >= 10 and dict(level).get("partner", 0) >= 1, level
+    # the brand's spend is every spend row, brand-level ones included, by funding source
+    spend = {(d, b): (round(float(x), 2), round(float(y), 2)) for d, b, x, y in rows(settings, """
+        SELECT spend_date, brand_id, coalesce(sum(spend_cny) FILTER (WHERE funding_source = 'brand'), 0),
+               coalesce(sum(spend_cny) FILTER (WHERE funding_source = 'partner'), 0)
+        FROM intermediate.int_ad_spend GROUP BY ALL""")}
+    mart = rows(settings, """SELECT report_date, brand_id, spend_brand_cny, spend_partner_cny, spend_total_cny
+                             FROM marts.mart_brand_roi_daily WHERE attribution_model = 'last_touch'""")
+    by_cell = {(d, b): (sb, sp, st) for d, b, sb, sp, st in mart}
+    for key, (sb, sp) in spend.items():
+        got = by_cell[key]
+        assert got[0] == pytest.approx(sb, abs=0.005) and got[1] == pytest.approx(sp, abs=0.005)
+        assert got[2] == pytest.approx(got[0] + got[1])
+    # the brand-level rows are the difference between the brands' spend and the notes' spend
+    total, notes_only, level_only = rows(settings, """
+        SELECT (SELECT sum(spend_total_cny) FROM marts.mart_brand_roi_daily WHERE attribution_model = 'last_touch'),
+               (SELECT sum(spend_cny) FROM intermediate.int_ad_spend WHERE note_id IS NOT NULL),
+               (SELECT sum(spend_cny) FROM intermediate.int_ad_spend WHERE note_id IS NULL)""")[0]
+    assert float(level_only) > 0 and total == pytest.approx(float(notes_only) + float(level_only), abs=0.05)
+    # boosted GMV: credited to touches on notes boosted on the touch's day, brand-level rows boost none
+    boosted = {(d, b, m): g for d, b, m, g in rows(settings, """
+        SELECT f.conversion_date, f.brand_id, f.attribution_model, sum(f.gmv_credited_estimated)
+        FROM marts.fct_attribution f
+        WHERE f.conversion_type = 'purchase' AND (f.note_id, CAST(timezone('Asia/Shanghai', timezone('UTC', f.touch_time)) AS DATE)) IN
+              (SELECT (note_id, spend_date) FROM intermediate.int_ad_spend WHERE note_id IS NOT NULL)
+        GROUP BY ALL""")}
+    for d, b, m, g in rows(settings, """SELECT report_date, brand_id, attribution_model, gmv_attributed_boosted_estimated
+                                         FROM marts.mart_brand_roi_daily"""):
+        assert g == pytest.approx(boosted.get((d, b, m), 0), abs=0.01), (d, b, m)
+    # mart_note_daily: every note row belongs to a note (no null-note row from brand-level spend)
+    assert rows(settings, "SELECT count(*) FROM marts.mart_note_daily WHERE note_id IS NULL")[0][0] == 0
+
+
+def test_note_intervals_in_mart_note_daily(clean_built):
+    """Per-note 95 % intervals (int_estimation_note_cells): around the sampled buyers' credited GMV,
+    the observed value where every partner samples everyone, and no interval without a sampled buyer."""
+    settings, _ = clean_built
+    bad = rows(settings, """SELECT count(*) FROM marts.mart_note_daily WHERE estimate_quality <> 'no_sampled_buyers'
+                            AND NOT (gmv_attributed_estimated_ci_low <= gmv_attributed_estimated_ci_high
+                                     AND gmv_attributed_estimated_ci_low >= gmv_observed - 0.01)""")
+    assert bad == [(0,)]
+    none = rows(settings, """SELECT count(*), count(gmv_attributed_estimated_ci_low), coalesce(max(gmv_observed), 0)
+                             FROM marts.mart_note_daily WHERE estimate_quality = 'no_sampled_buyers'""")
+    assert none[0][0] > 0 and none[0][1] == 0 and none[0][2] == 0
+    by_quality = dict(rows(settings, "SELECT estimate_quality, count(*) FROM marts.mart_note_daily GROUP BY 1"))
+    assert by_quality.get("ok", 0) > 0 and by_quality.get("small_sample", 0) > 0, by_quality
+    # the cells' Horvitz-Thompson total is the mart's credited estimate
+    off = rows(settings, """SELECT count(*) FROM marts.mart_note_daily m
+                            JOIN intermediate.int_estimation_note_cells c USING (report_date, note_id, attribution_model)
+                            WHERE abs(c.gmv_attributed_estimated - m.gmv_estimated) > 0.01""")
+    assert off == [(0,)]
+    # where every partner's programme samples everyone, the interval is the observed value
+    full = rows(settings, """SELECT m.gmv_observed, m.gmv_attributed_estimated_ci_low, m.gmv_attributed_estimated_ci_high
+                             FROM marts.mart_note_daily m
+                             WHERE m.estimate_quality <> 'no_sampled_buyers' AND m.report_date IN (
+                                 SELECT report_date FROM intermediate.int_partner_programme_days
+                                 GROUP BY 1 HAVING min(sampling_ratio) = 1)""")
+    assert full and all(abs(lo - o) < 0.01 and abs(hi - o) < 0.01 for o, lo, hi in full)
+    sampled = rows(settings, """SELECT count(*) FROM marts.mart_note_daily WHERE estimate_quality <> 'no_sampled_buyers'
+                                AND gmv_attributed_estimated_ci_high > gmv_attributed_estimated_ci_low + 0.01""")
+    assert sampled[0][0] > 0, "at 50 % sampling the note intervals have width"
+    assert rows(settings, "SELECT count(*) FROM bi.mart_note_daily WHERE estimate_quality IS NULL") == [(0,)]
+
+
 def test_estimates_equal_observations_at_full_sampling(clean_built):
     settings, _ = clean_built
     full = rows(settings, "SELECT gmv_observed, gmv_estimated, gmv_estimated_se FROM marts.mart_brand_daily WHERE sampling_ratio = 1")

@@ -159,3 +159,27 @@ def test_notes_files_without_the_optional_name_columns_still_load(tmp_path):
     rows = duckdb.connect().sql(f"SELECT note_id, note_title, creator_name FROM read_parquet({files}, union_by_name = true) "
                       "ORDER BY 1").fetchall()
     assert rows == [("n1", None, None), ("n2", "夏日防晒｜真实测评", "小鹿的日常")]
+
+
+def test_the_run_summary_shows_the_95_intervals_never_the_se(clean_built):
+    """`redcat run`'s results table: the brands' 95 % bounds (summed: conservative), not GMV ± SE."""
+    import io
+
+    from rich.console import Console
+
+    from conftest import START
+    from redcat.summary import print_results
+
+    settings, _ = clean_built
+    out = io.StringIO()
+    print_results(settings, Console(file=out, width=400), START, START + dt.timedelta(days=15))
+    text = out.getvalue()
+    assert "±" not in text and " SE" not in text
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        day, low, high = con.execute(
+            "SELECT report_date, sum(gmv_estimated_ci_low), sum(gmv_estimated_ci_high) FROM marts.mart_brand_daily "
+            "WHERE partner = 'taobao' AND attribution_model = 'last_touch' AND report_date = ? GROUP BY 1",
+            [START + dt.timedelta(days=6)]).fetchone()
+    assert low < high, "at 50 % sampling (before the 2024-07-01 switch) the interval is not a point"
+    row = next(line for line in text.splitlines() if str(day) in line)
+    assert f"{low:,.0f} – {high:,.0f}" in row

@@ -258,3 +258,37 @@ def test_an_added_mart_column_reaches_every_date_after_republish(clean_built, mo
     assert rows == filled > 0 and dates == len(current_manifest(settings)["dates_exported"])
     frame = pd.read_parquet(settings.export_dir / "marts" / "mart_brand_daily")
     assert len(frame) == rows and frame["analyst_flag"].notna().all()
+
+
+def test_weekly_and_monthly_brand_totals_are_published_whole(clean_built):
+    """mart_brand_period has no report date and a week's interval depends on all its days, so it is
+    published whole: every row of marts. and bi.mart_brand_period in the serving file and the
+    export, and a change to a week outside the run's report dates still reaches the next publication."""
+    import pandas as pd
+
+    from orchestration.serving import publication
+
+    built, _ = clean_built
+    assert {dg_key.path[-1] for dg_key in publication.asset_deps[publication.key] if dg_key.path[0] in ("marts", "bi")} \
+        >= {"mart_brand_period"}, "the publication waits for the period mart"
+    settings = _copy_of(built)
+    cols = "period_grain, period_start, brand_id, partner, attribution_model, gmv_estimated_ci_low, gmv_estimated_ci_high"
+    with duckdb.connect(str(settings.serving), read_only=True) as sv, duckdb.connect(str(settings.warehouse), read_only=True) as wh:
+        for schema in ("marts", "bi"):
+            served = sorted(sv.execute(f"SELECT {cols} FROM {schema}.mart_brand_period").fetchall(), key=repr)
+            assert served == sorted(wh.execute(f"SELECT {cols} FROM {schema}.mart_brand_period").fetchall(), key=repr)
+            assert {r[0] for r in served} == {"week", "month"}, schema
+    frame = pd.read_parquet(settings.export_dir / "marts" / "mart_brand_period" / "data.parquet")
+    with duckdb.connect(str(settings.warehouse)) as con:
+        assert len(frame) == con.execute("SELECT count(*) FROM marts.mart_brand_period").fetchone()[0]
+        first_week = con.execute("SELECT min(period_start) FROM marts.mart_brand_period WHERE period_grain = 'week'").fetchone()[0]
+        # the week restated (as a late purchase would restate it); the run's report dates do not name it
+        con.execute("UPDATE marts.mart_brand_period SET gmv_estimated_ci_high = gmv_estimated_ci_high + 1 "
+                    "WHERE period_grain = 'week' AND period_start = ?", [first_week])
+        expected = con.execute("SELECT sum(gmv_estimated_ci_high) FROM marts.mart_brand_period "
+                               "WHERE period_grain = 'week' AND period_start = ?", [first_week]).fetchone()[0]
+    publish(settings)
+    with duckdb.connect(str(settings.serving), read_only=True) as sv:
+        got = sv.execute("SELECT sum(gmv_estimated_ci_high) FROM marts.mart_brand_period "
+                         "WHERE period_grain = 'week' AND period_start = ?", [first_week]).fetchone()[0]
+    assert got == pytest.approx(expected)

@@ -172,7 +172,11 @@ def _record_malformed(truth: Truth, out: Path, written: WrittenFile, source: str
                            file=str(written.path.relative_to(out)), line=line)
 
 
-def _ad_spend(world: World, day: dt.date, funding: np.ndarray, programs: dict, rng: np.random.Generator) -> list[list]:
+def _ad_spend(world: World, day: dt.date, funding: np.ndarray, programs: dict, rng: np.random.Generator,
+              brand_level_share: float = 0.0, brand_rng: np.random.Generator | None = None) -> list[list]:
+    """Spend rows of a day: up to three boosted notes per campaign, and with `brand_level_share`
+    per brand a brand-level row (empty note_id, campaign `cmp-<brand>-brand`) drawn from `brand_rng`,
+    a stream of its own so the note-level rows are the same with or without it."""
     notes = world.notes
     t0 = day_start_ms(day)
     recent = np.flatnonzero((notes.published_ms < t0) & (notes.published_ms >= t0 - 30 * DAY_MS))
@@ -181,9 +185,15 @@ def _ad_spend(world: World, day: dt.date, funding: np.ndarray, programs: dict, r
     partner_active = np.array([programs[p] is not None for p in range(len(world.partners))])
     rows = []
     for b, candidates in enumerate(by_brand):
+        partner_can_fund = bool((world.brand_sells[b] & partner_active).any())
+        # brand-level spend needs no note: also for a brand without a recent note
+        if brand_rng is not None and brand_rng.random() < brand_level_share:
+            partner_funded = partner_can_fund and brand_rng.random() < PARTNER_FUNDED_P
+            spend = float(brand_rng.lognormal(np.log(300.0), 0.8))
+            rows.append([day.isoformat(), f"cmp-{world.brand_ids[b]}-brand", world.brand_ids[b], "",
+                         "partner" if partner_funded else "brand", f"{spend:.2f}"])
         if not len(candidates):
             continue
-        partner_can_fund = bool((world.brand_sells[b] & partner_active).any())
         q = notes.quality[candidates]
         for c in range(funding.shape[1]):
             if funding[b, c] and not partner_can_fund:
@@ -247,7 +257,8 @@ def _write_content(writer, truth, opts, world, day, day_dir, out, events, notes_
     files = [
         writer.note_events(directory, events, plan.get((iso, "content", "note_events"), []), rng),
         writer.notes_csv(directory, notes_idx, plan.get((iso, "content", "notes"), []), rng),
-        writer.ad_spend_csv(directory, _ad_spend(world, day, funding, programs, rng_for(opts.seed, 2, day_number(day))),
+        writer.ad_spend_csv(directory, _ad_spend(world, day, funding, programs, rng_for(opts.seed, 2, day_number(day)),
+                                                 opts.brand_level_spend_share, rng_for(opts.seed, 7, day_number(day))),
                             plan.get((iso, "content", "ad_spend"), []), rng),
     ]
     write_manifest(directory, "content", iso, files, None)

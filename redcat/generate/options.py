@@ -90,6 +90,9 @@ class GeneratorOptions:
     burn_in_days: int = 15  # simulated before `start` so day one already has 15 days of exposures
     true_landing_rate: float | None = None  # None: the policy seed's landing_rate
     organic_share: float = 0.05  # conversions by users whose exposure redcat never sees
+    # per brand and day, the chance of a brand-level spend row (empty note_id: a campaign tied to
+    # no note, docs/contract.md); 0 writes none
+    brand_level_spend_share: float = 0.25
 
     @property
     def end(self) -> dt.date:
@@ -98,6 +101,8 @@ class GeneratorOptions:
     def validate(self) -> None:
         if self.days < 1:
             raise ValueError(f"--days must be at least 1, got {self.days}")
+        if not 0 <= self.brand_level_spend_share <= 1:
+            raise ValueError(f"brand_level_spend_share must lie in [0, 1], got {self.brand_level_spend_share}")
         if not 0 <= self.faults.duplicate_share < 1 or not 0 <= self.faults.late_share < 1:
             raise ValueError("--duplicate-share and --late-share must lie in [0, 1)")
         for pd_, share in self.faults.lose_callbacks:

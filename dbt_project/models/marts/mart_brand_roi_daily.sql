@@ -6,7 +6,9 @@
                   ratio is the same for every model by construction.
     roas_boosted  only the GMV credited to touches on notes that were boosted (had spend) on the
                   day of the touch / spend: what the spend bought, and where the models differ.
-  Both are null without spend.
+  Both are null without spend. Spend counts every row of int_ad_spend, brand-level rows (null
+  note_id: a campaign tied to no note) included; they boost no note, so roas_boosted and the
+  boosted GMV by funding source never credit them.
     roas_ci_low/high  95 % interval of roas: spend is known exactly, so the bounds of the brand's
                   attributed GMV over all partners (int_estimation_cells, partner 'all') / spend.
     roas_brand_funded / roas_partner_funded  boosted GMV split by who funded the note's boost
@@ -51,6 +53,7 @@ boosted as (
             note_id,
             spend_date
         from {{ ref('int_ad_spend') }}
+        where note_id is not null
     ) as s
         on f.note_id = s.note_id and {{ business_date('f.touch_time') }} = s.spend_date
     where f.conversion_type = 'purchase'

@@ -4,6 +4,11 @@
   content side (the same for every model), and the partner side as credited to the note by
   the model (so the back-of-funnel columns can be fractional). GMV counts at the purchase's
   date; refund_gmv_observed at the refund's date, attributed like its order.
+    gmv_attributed_estimated_ci_low/high  95 % interval of the true GMV the model credits to the
+                  note (int_estimation_note_cells: the brand cells' method on the note's buyers,
+                  docs/estimation.md); null when no buyer of the note was sampled.
+    estimate_quality  ok (full sampling, or >= 20 sampled buyers), small_sample (grey out),
+                  no_sampled_buyers (no sampled buyer touched the note: no interval).
 -#}
 
 with touches as (
@@ -84,6 +89,18 @@ cells as (
     from credited
 ),
 
+intervals as (
+    select
+        report_date,
+        note_id,
+        attribution_model,
+        gmv_attributed_estimated_ci_low,
+        gmv_attributed_estimated_ci_high,
+        estimate_quality
+    from {{ ref('int_estimation_note_cells') }}
+    where {{ when_incremental('report_date') }}
+),
+
 audience as (
     select
         report_date,
@@ -126,10 +143,15 @@ select
     cast(coalesce(k.gmv_estimated, 0) as double) as gmv_estimated,
     cast(coalesce(k.refund_gmv_observed, 0) as double) as refund_gmv_observed,
     coalesce(a.audience_users, 0) as audience_users,
-    {{ is_provisional('c.report_date') }} as is_provisional
+    {{ is_provisional('c.report_date') }} as is_provisional,
+    e.gmv_attributed_estimated_ci_low,
+    e.gmv_attributed_estimated_ci_high,
+    coalesce(e.estimate_quality, 'no_sampled_buyers') as estimate_quality
 from cells as c
 left join content as t on c.report_date = t.report_date and c.note_id = t.note_id
 left join credited as k
     on c.report_date = k.report_date and c.note_id = k.note_id and c.attribution_model = k.attribution_model
 left join {{ ref('int_notes') }} as n on c.note_id = n.note_id
 left join audience as a on c.report_date = a.report_date and c.note_id = a.note_id
+left join intervals as e
+    on c.report_date = e.report_date and c.note_id = e.note_id and c.attribution_model = e.attribution_model

@@ -1,5 +1,7 @@
 {{ config(materialized='view') }}
 -- Spend rows as last restated: a later delivery of the same key replaces the earlier one.
+-- note_id is null for brand-level spend (a campaign tied to no note): a window partition groups
+-- nulls together (DuckDB and Spark alike), so a restated brand-level row replaces its earlier version.
 with versions as (
     select
         *,
