@@ -114,8 +114,8 @@ def print_results(settings: Settings, console: Console, start=None, end=None) ->
     try:
         daily = con.execute(
             """SELECT b.report_date, any_value(b.sampling_ratio), sum(b.gmv_observed), sum(b.gmv_estimated),
-                      CASE WHEN count(*) = count(b.gmv_estimated_ci_low) THEN sum(b.gmv_estimated_ci_low) END,
-                      CASE WHEN count(*) = count(b.gmv_estimated_ci_high) THEN sum(b.gmv_estimated_ci_high) END,
+                      sum(b.gmv_estimated_ci_low), sum(b.gmv_estimated_ci_high),
+                      count(*) FILTER (WHERE b.gmv_estimated_ci_low IS NULL OR b.gmv_estimated_ci_high IS NULL),
                       sum(b.gmv_attributed_observed) / nullif(sum(b.gmv_observed), 0),
                       any_value(c.status), any_value(c.observed_coverage), any_value(c.expected_coverage)
                FROM marts.mart_brand_daily b
@@ -135,12 +135,17 @@ def print_results(settings: Settings, console: Console, start=None, end=None) ->
     # The brands' 95 % bounds summed: a conservative (too wide) interval of the total, never the
     # plug-in SE (gmv_estimated_se is not a 95 % interval, docs/estimation.md).
     table = Table(title="Taobao, all brands (last_touch): observed GMV follows the sampling ratio, the estimate does not",
-                  caption="95 % interval: the brands' bounds summed (conservative, wider than the total's own)")
+                  caption="95 % interval: the brands' bounds summed (conservative, wider than the total's own); "
+                          "'+n brands without': brands with no interval (no sampled buyer in the pool window)")
     for col in ("date", "ratio", "GMV observed", "GMV estimated", "95 % interval", "attributed", "coverage (expected)",
                 "completeness"):
         table.add_column(col, justify="left" if col in ("date", "completeness") else "right")
-    for day, ratio, obs, est, low, high, share, status, cov, exp in reversed(daily):
+    for day, ratio, obs, est, low, high, unbounded, share, status, cov, exp in reversed(daily):
         interval = f"{low:,.0f} – {high:,.0f}" if low is not None and high is not None else "-"
+        if unbounded:
+            # A brand without any sampled buyer (nor its category) in the pool window has no interval
+            # (docs/estimation.md); say so rather than hide the brands that have one.
+            interval += f" (+{unbounded} brand{'s' if unbounded > 1 else ''} without)"
         table.add_row(str(day), f"{ratio:g}", f"{obs:,.0f}", f"{est:,.0f}", interval, f"{share:.0%}" if share else "-",
                       f"{cov:.1%} ({exp:.1%})" if cov is not None else "-", status or "-")
     console.print(table)

@@ -176,10 +176,13 @@ def test_the_run_summary_shows_the_95_intervals_never_the_se(clean_built):
     text = out.getvalue()
     assert "±" not in text and " SE" not in text
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
-        day, low, high = con.execute(
-            "SELECT report_date, sum(gmv_estimated_ci_low), sum(gmv_estimated_ci_high) FROM marts.mart_brand_daily "
+        day, low, high, unbounded = con.execute(
+            "SELECT report_date, sum(gmv_estimated_ci_low), sum(gmv_estimated_ci_high), "
+            "count(*) FILTER (WHERE gmv_estimated_ci_low IS NULL) FROM marts.mart_brand_daily "
             "WHERE partner = 'taobao' AND attribution_model = 'last_touch' AND report_date = ? GROUP BY 1",
             [START + dt.timedelta(days=6)]).fetchone()
     assert low < high, "at 50 % sampling (before the 2024-07-01 switch) the interval is not a point"
     row = next(line for line in text.splitlines() if str(day) in line)
     assert f"{low:,.0f} – {high:,.0f}" in row
+    # brands without an interval are counted, not silently left out of the bounds
+    assert (f"(+{unbounded} brand" in row) == (unbounded > 0)
