@@ -1,6 +1,6 @@
 """The `redcat` command line. Exit codes: 0 ok, 1 a blocking check failed, 2 bad usage or input.
 
-The commands that need no Dagster live here; `run`, `demo` and `republish` execute the Dagster
+The commands that need no Dagster live here; `run` and `demo` execute the Dagster
 job and are added by the Dagster code location's cli module, the installed `redcat` entry point (imports go one
 way: the code location uses redcat, never the reverse)."""
 
@@ -269,11 +269,19 @@ def report(brand, all_brands, start, end, lang, out, model, warehouse, serving):
 
 
 @main.command()
+@click.option("--select", "selector", metavar="SELECTOR",
+              help="dbt selection to rebuild first, on every date (e.g. mart_brand_daily+ after a model change).")
 @click.option("--warehouse", type=click.Path(path_type=Path), help="Warehouse DuckDB file [REDCAT_WAREHOUSE].")
-def republish(warehouse):
-    """Publish every date of the marts again (new Parquet folder and serving file), e.g. after an
-    analyst rebuilt a mart with `dbt build --full-refresh --select <mart>+`: a new column then
-    reaches the serving file on every date, not only the dates the next run rebuilds."""
+@click.option("--project-dir", type=click.Path(path_type=Path, file_okay=False),
+              help="dbt project to build --select from [the repository's dbt_project].")
+def republish(selector, warehouse, project_dir):
+    """Rebuild what a model change touches and publish every date of the marts again.
+
+    With --select, first `dbt build --select SELECTOR` without a delivery window: every date of the
+    selected models is rebuilt (docs/adding-a-model.md), so a column added to a mart is filled on old
+    dates too (a normal run appends it and fills only the dates it rebuilds; the others hold null).
+    Then every date is exported as a new publication (Parquet folder and serving file), so the change
+    reaches BI on every date, not only on the dates the next run rebuilds."""
     import duckdb
 
     from redcat.config import Settings
@@ -282,6 +290,8 @@ def republish(warehouse):
     settings = Settings.from_env(warehouse=warehouse)
     if not settings.warehouse.exists():
         raise UsageProblem(f"no warehouse at {settings.warehouse}; run `redcat run` first or pass --warehouse")
+    if selector:
+        _rebuild(settings, selector, project_dir)
     try:
         pub = publish(settings, all_dates=True)
     except duckdb.IOException as e:
@@ -311,6 +321,29 @@ def compact(warehouse, min_free_share):
     except (WarehouseBusy, CompactionProblem) as e:
         raise UsageProblem(str(e)) from None
     out_console.print(("Compacted: " if result.compacted else "Left as it is: ") + result.reason)
+
+
+def _rebuild(settings, selector: str, project_dir: Path | None) -> None:
+    """`dbt build --select SELECTOR` on every date (no delivery window), against this warehouse."""
+    import os
+    import subprocess
+
+    from redcat.config import DBT_PROJECT_DIR
+
+    project = (project_dir or DBT_PROJECT_DIR).resolve()
+    if not (project / "dbt_project.yml").exists():
+        raise UsageProblem(f"{project} is not a dbt project (no dbt_project.yml); pass --project-dir")
+    env = {k: v for k, v in os.environ.items() if k not in ("REDCAT_WINDOW_START", "REDCAT_WINDOW_END")}
+    env.update(settings.export_env())
+    dbt = str(Path(sys.executable).parent / "dbt")
+    console.print(f"Rebuilding {selector} on every date (dbt build in {project})")
+    done = subprocess.run([dbt, "build", "--select", selector, "--exclude-resource-type", "unit_test"],
+                          cwd=project, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-25:])
+        raise InputProblem(f"dbt build --select {selector} failed in {project}; nothing was published. "
+                           f"Fix the model (or wait until the run holding {settings.warehouse} has finished) "
+                           f"and run this again. dbt's output ends:\n{tail}")
 
 
 def _source_day(text: str):

@@ -1,7 +1,9 @@
 {#-
   Delivery-date windows. A Dagster partition (or an analyst's --vars) names delivery dates
   [start_date, end_date); the models rebuild every report date those deliveries touch
-  (int_reprocessing_dates). Without a window, everything is rebuilt.
+  (int_reprocessing_dates). Without a window, every date is rebuilt: each selected model
+  replaces all its rows, whatever int_reprocessing_dates holds from an earlier run (an analyst's
+  `dbt build --select <mart>` does not rebuild it, and it would still list that run's dates).
 -#}
 
 {#- [start, end) of the delivery dates being built, or none. From --vars start_date/end_date
@@ -36,8 +38,12 @@
     scope 'reattribute': conversion dates whose attribution can change;
     scope 'republish': every date whose mart rows can change (a superset). -#}
 {% macro is_reprocessed(column='report_date', scope='republish') -%}
-    {{ column }} in (select report_date from {{ ref('int_reprocessing_dates') }}
-                     {%- if scope == 'reattribute' %} where reattribute{% endif %})
+    {%- if has_window() -%}
+        {{ column }} in (select report_date from {{ ref('int_reprocessing_dates') }}
+                         {%- if scope == 'reattribute' %} where reattribute{% endif %})
+    {%- else -%}
+        (1 = 1) /* no delivery window: every date; with one, {{ ref('int_reprocessing_dates') }} */
+    {%- endif -%}
 {%- endmacro %}
 
 {#- config of a model rebuilt by report date (scope: republish or reattribute) -#}
@@ -56,7 +62,7 @@
         'incremental_strategy': 'replace_dates',
         'replace_by': column,
         'replace_scope': scope,
-        'on_schema_change': 'fail',
+        'on_schema_change': 'append_new_columns',
     } -%}
     {%- do config.update(replace_dates_engine_config(column)) -%}
     {{ return(config) }}

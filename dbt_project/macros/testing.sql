@@ -35,7 +35,7 @@
         {%- set window = {'column': node.config.get('replace_by'), 'scope': node.config.get('replace_scope', 'republish')} -%}
     {%- endif -%}
     {%- if not window -%}{{ return('(1 = 1)') }}{%- endif -%}
-    {%- if window.scope == 'delivery' -%}
+    {%- if window.scope == 'delivery' or not has_window() -%}
         {{ return(in_delivery_window(window.column)) }}
     {%- endif -%}
     {%- set dates = reprocessing_dates_relation() -%}

@@ -14,7 +14,7 @@ select
     partner,
     attribution_model,
     min_sampling_ratio,
-    sampled_buyers,
+    cast(sampled_buyers as bigint) as sampled_buyers,
     gmv_sampled as gmv_observed,
     gmv_estimated,
     gmv_estimated_ci_low,
