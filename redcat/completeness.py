@@ -15,7 +15,7 @@ from redcat.config import DBT_PROJECT_DIR
 COLUMNS = ("report_date", "partner", "program_version", "sampling_ratio", "landing_rate", "clicked_users",
            "visited_users", "observed_coverage", "expected_coverage", "ci_low", "ci_high", "p_value_below",
            "p_value_above", "status", "delivery_status", "is_accepted", "accepted_by", "blocks_marts", "worst_status",
-           "blocking_stages", "failing_brands", "blocking_brands", "profile_status", "truncated_after_hour",
+           "failing_stages", "blocking_stages", "failing_brands", "blocking_brands", "profile_status", "truncated_after_hour",
            "profile_p_value", "profile_blocks")
 STAGE_COLUMNS = ("report_date", "partner", "stage", "reference_population", "reference_users", "observed_users",
                  "expected_users", "expected_low", "expected_high", "observed_share", "p_value_below", "baseline_from",

@@ -4,8 +4,8 @@
 select
     conversion_date as report_date,
     partner,
-    {{ business_hour(utc_timestamp('conversion_time')) }} as callback_hour,
+    {{ business_hour('conversion_time') }} as callback_hour,
     count(*) as callbacks
 from {{ ref('int_conversions') }}
 where {{ when_incremental('conversion_date') }}
-group by conversion_date, partner, {{ business_hour(utc_timestamp('conversion_time')) }}
+group by conversion_date, partner, {{ business_hour('conversion_time') }}
