@@ -151,7 +151,8 @@ def redcat_dbt(context: dg.AssetExecutionContext) -> Iterator:
 EVIDENCE_COLUMNS = {  # column -> Dagster table type, for the partner-day evidence table
     "report_date": "string", "partner": "string", "clicked_users": "int", "visited_users": "int",
     "observed_coverage": "float", "expected_coverage": "float", "ci_low": "float", "ci_high": "float",
-    "p_value_below": "float", "status": "string", "accepted_by": "string",
+    "p_value_below": "float", "status": "string", "accepted_by": "string", "worst_status": "string",
+    "failing_stages": "string", "failing_brands": "string", "profile_status": "string", "truncated_after_hour": "int",
 }
 COVERAGE_FLOATS = ("observed_coverage", "expected_coverage", "ci_low", "ci_high", "p_value_below", "p_value_above")
 
@@ -168,8 +169,12 @@ def _completeness_by_partition(checked: dg.AssetCheckResult, settings, partition
     """The completeness check once per report date that is a partition of this run: passed when no
     partner-day of that date blocks, with each partner's coverage and p-value as floats (Dagster
     charts them over the partitions) and the evidence rows as a table."""
-    from redcat.completeness import explain, read_rows
+    from redcat.completeness import explain, explain_brand, explain_profile, read_brand_rows, read_rows
 
+    brands: dict[str, list[dict]] = {}
+    for b in read_brand_rows(settings.warehouse):
+        if b["blocks_marts"]:
+            brands.setdefault(b["report_date"].isoformat(), []).append(b)
     by_day: dict[str, list[dict]] = {}
     for row in read_rows(settings.warehouse):
         by_day.setdefault(row["report_date"].isoformat(), []).append(row)
@@ -184,7 +189,8 @@ def _completeness_by_partition(checked: dg.AssetCheckResult, settings, partition
         out.append(dg.AssetCheckEvaluation(
             asset_key=checked.asset_key, check_name=checked.check_name, partition=day, severity=checked.severity,
             passed=not any(r["blocks_marts"] for r in rows), metadata=metadata,
-            description=" ".join(explain(r) for r in rows)))
+            description=" ".join([explain(r) for r in rows] + [explain_brand(b) for b in brands.get(day, [])]
+                                 + [explain_profile(r) for r in rows if r["profile_blocks"]])))
     return out
 
 

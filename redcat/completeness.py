@@ -15,10 +15,14 @@ from redcat.config import DBT_PROJECT_DIR
 COLUMNS = ("report_date", "partner", "program_version", "sampling_ratio", "landing_rate", "clicked_users",
            "visited_users", "observed_coverage", "expected_coverage", "ci_low", "ci_high", "p_value_below",
            "p_value_above", "status", "delivery_status", "is_accepted", "accepted_by", "blocks_marts", "worst_status",
-           "blocking_stages")
+           "failing_stages", "blocking_stages", "failing_brands", "blocking_brands", "profile_status", "truncated_after_hour",
+           "profile_p_value", "profile_blocks")
 STAGE_COLUMNS = ("report_date", "partner", "stage", "reference_population", "reference_users", "observed_users",
                  "expected_users", "expected_low", "expected_high", "observed_share", "p_value_below", "baseline_from",
                  "baseline_to", "baseline_days", "dispersion", "status", "is_accepted", "accepted_by", "blocks_marts")
+
+BRAND_COLUMNS = ("report_date", "partner", "brand_id", "observed_users", "expected_users", "expected_low", "observed_share",
+                 "p_value_below", "alpha", "judged_brands", "baseline_days", "status", "is_accepted", "blocks_marts")
 
 
 @cache
@@ -64,6 +68,49 @@ def read_stage_rows(warehouse: Path, only_reprocessed: bool = True) -> list[dict
     finally:
         con.close()
     return [dict(zip(STAGE_COLUMNS, r)) for r in rows]
+
+
+def read_brand_rows(warehouse: Path, only_reprocessed: bool = True) -> list[dict]:
+    """The failing brand tests (mart_callback_completeness_brands) of the rebuilt days."""
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        where = ("AND report_date IN (SELECT report_date FROM intermediate.int_reprocessing_dates)"
+                 if only_reprocessed else "")
+        rows = con.execute(f"SELECT {', '.join(BRAND_COLUMNS)} FROM marts.mart_callback_completeness_brands "
+                           f"WHERE status = 'fail' {where} ORDER BY report_date, partner, brand_id").fetchall()
+    except duckdb.CatalogException:
+        return []
+    finally:
+        con.close()
+    return [dict(zip(BRAND_COLUMNS, r)) for r in rows]
+
+
+def _accept_day(partner: str, day) -> str:
+    return (f"`redcat accept --partner {partner} --date {day} --by NAME --reason TEXT` (the whole day) to publish it "
+            "flagged as known-incomplete")
+
+
+def explain_brand(row: dict) -> str:
+    """One failing brand of a partner-day in words, with what to do."""
+    day, partner, brand = row["report_date"], row["partner"], row["brand_id"]
+    text = (f"{partner} {day} brand {brand}: {row['observed_users']:,} users with a callback of the brand, expected "
+            f"{row['expected_users']:,.0f} (a complete day shows at least {row['expected_low']:,.0f}) from its share of "
+            f"the partner's callbacks and of the content side's exposed users over {row['baseline_days']} baseline days; "
+            f"P(so few | complete) = {row['p_value_below']:.2g} < {row['alpha']:.2g} (Bonferroni over "
+            f"{row['judged_brands']} brands): the brand's callbacks are missing (a brand mapping failure at {partner}?). "
+            f"Ask {partner} to re-deliver dt={day} and re-run that partition, or run {_accept_day(partner, day)}.")
+    if row["is_accepted"]:
+        text += " Accepted as known-incomplete."
+    return text
+
+
+def explain_profile(row: dict) -> str:
+    """A partner-day whose within-day profile failed: the dump stops at some hour."""
+    day, partner, hour = row["report_date"], row["partner"], row["truncated_after_hour"]
+    return (f"{partner} {day} truncated after {hour:02d}:00: the share of the day's callbacks after {hour:02d}:00 "
+            f"(Asia/Shanghai) is far below the partner's trailing within-day profile (P = {row['profile_p_value']:.2g}): "
+            f"the dump was cut. Ask {partner} to re-deliver dt={day} and re-run that partition, or run "
+            f"{_accept_day(partner, day)}.")
 
 
 def explain_stage(row: dict) -> str:
@@ -123,6 +170,7 @@ def completeness_evidence(warehouse: Path) -> Evidence:
     if not rows:
         return Evidence("No partner programme day was rebuilt by this run: nothing to check.")
     stages = read_stage_rows(warehouse)
+    brands = read_brand_rows(warehouse)
     counts: dict[str, int] = {}
     for r in rows:
         counts[r["status"]] = counts.get(r["status"], 0) + 1
@@ -137,6 +185,10 @@ def completeness_evidence(warehouse: Path) -> Evidence:
             if r["status"] in ("fail", "no_delivery") and not r["is_accepted"]:
                 parts.append(explain(r))
             parts += [t for t in stage_text.get((r["report_date"], r["partner"]), []) if t]
+            parts += [explain_brand(b) for b in brands
+                      if b["blocks_marts"] and (b["report_date"], b["partner"]) == (r["report_date"], r["partner"])]
+            if r["profile_blocks"]:
+                parts.append(explain_profile(r))
         description = (f"{len(blocking)} partner-day(s) incomplete; the business marts were not rebuilt. "
                        + " ".join(parts))
     else:
@@ -154,7 +206,11 @@ def completeness_evidence(warehouse: Path) -> Evidence:
         "blocking_partner_days": [f"{r['partner']} {r['report_date']}" for r in blocking],
         "blocking_stages": [f"{r['partner']} {r['report_date']} {'all' if r['status'] == 'no_delivery' else 'store_visit'}"
                             for r in blocking if r["status"] in ("fail", "no_delivery") and not r["is_accepted"]]
-        + [f"{s['partner']} {s['report_date']} {s['stage']}" for s in blocking_stages if s["status"] == "fail"],
+        + [f"{s['partner']} {s['report_date']} {s['stage']}" for s in blocking_stages if s["status"] == "fail"]
+        + [f"{b['partner']} {b['report_date']} brand {b['brand_id']}" for b in brands if b["blocks_marts"]]
+        + [f"{r['partner']} {r['report_date']} truncated after {r['truncated_after_hour']:02d}:00"
+           for r in rows if r["profile_blocks"]],
+        "failing_brands": [f"{b['partner']} {b['report_date']} {b['brand_id']}" for b in brands],
         "stage_tests": "\n".join(_stage_table(stages)) if stages else "",
         "alpha": dbt_vars()["completeness_alpha"],
         "min_shortfall": dbt_vars()["completeness_min_shortfall"],

@@ -13,6 +13,11 @@
 {% macro default__business_date(ts) -%}to_date(from_utc_timestamp({{ ts }}, '{{ var("business_tz") }}')){%- endmacro %}
 {% macro duckdb__business_date(ts) -%}cast(timezone('{{ var("business_tz") }}', timezone('UTC', {{ ts }})) as date){%- endmacro %}
 
+{#- the hour of day (0-23) in the business time zone of a naive UTC timestamp -#}
+{% macro business_hour(ts) -%}{{ return(adapter.dispatch('business_hour', 'redcat')(ts)) }}{%- endmacro %}
+{% macro default__business_hour(ts) -%}hour(from_utc_timestamp({{ ts }}, '{{ var("business_tz") }}')){%- endmacro %}
+{% macro duckdb__business_hour(ts) -%}hour(timezone('{{ var("business_tz") }}', timezone('UTC', {{ ts }}))){%- endmacro %}
+
 {#- seconds since the epoch (fractional) of a naive UTC timestamp -#}
 {% macro epoch_seconds(ts) -%}{{ return(adapter.dispatch('epoch_seconds', 'redcat')(ts)) }}{%- endmacro %}
 {#- unix_micros, not cast(ts as double): the cast is refused in ANSI mode (Spark 4's default) -#}

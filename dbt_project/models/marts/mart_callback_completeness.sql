@@ -21,6 +21,11 @@
   failing_stages and blocks_marts: the day blocks the marts while any stage blocks (a failed
   stage or no delivery, not accepted). status and the columns before it stay the store-visit
   test they always were.
+
+  Per brand (mart_callback_completeness_brands): failing_brands / blocking_brands; the
+  within-day profile (int_completeness_profile_tests): profile_status, truncated_after_hour
+  (the cut, on a failing day) and profile_blocks. Both count as a failed stage in worst_status
+  and block the marts unless the whole partner-day was accepted.
 -#}
 {%- set z = var('completeness_z') -%}
 
@@ -78,6 +83,43 @@ stages as (
     group by report_date, partner
 ),
 
+day_acceptances as (
+    -- acceptances of the whole partner-day: they cover its brand and within-day profile tests
+    select
+        partner,
+        report_date,
+        max(accepted_by) as accepted_by
+    from {{ ref('stg_operator__completeness_acceptances') }}
+    where stage is null
+    group by partner, report_date
+),
+
+brands as (
+    select
+        report_date,
+        partner,
+        {{ string_agg_ordered("case when status = 'fail' then brand_id end", 'brand_id') }} as failing_brands,
+        {{ string_agg_ordered('case when blocks_marts then brand_id end', 'brand_id') }} as blocking_brands,
+        max(case when blocks_marts then 1 else 0 end) = 1 as any_brand_blocks,
+        max(case when status = 'fail' then 1 else 0 end) = 1 as any_brand_fails
+    from {{ ref('mart_callback_completeness_brands') }}
+    where {{ when_incremental('report_date') }}
+    group by report_date, partner
+),
+
+profiles as (
+    select
+        p.report_date,
+        p.partner,
+        p.test_status as profile_status,
+        p.truncated_after_hour,
+        p.p_value_below as profile_p_value,
+        p.test_status = 'fail' and a.accepted_by is null as profile_blocks
+    from {{ ref('int_completeness_profile_tests') }} as p
+    left join day_acceptances as a on p.report_date = a.report_date and p.partner = a.partner
+    where {{ when_incremental('p.report_date') }}
+),
+
 base as (
     select
         d.report_date,
@@ -98,7 +140,15 @@ base as (
         s.worst_rank,
         s.failing_stages,
         s.blocking_stages,
-        s.any_stage_blocks
+        s.any_stage_blocks,
+        b.failing_brands,
+        b.blocking_brands,
+        b.any_brand_fails,
+        b.any_brand_blocks,
+        pr.profile_status,
+        pr.truncated_after_hour,
+        pr.profile_p_value,
+        pr.profile_blocks
     from programme_days as d
     left join {{ ref('int_completeness_tests') }} as t
         on d.report_date = t.report_date and d.partner = t.partner
@@ -108,12 +158,21 @@ base as (
         on d.report_date = a.report_date and d.partner = a.partner
     left join stages as s
         on d.report_date = s.report_date and d.partner = s.partner
+    left join brands as b
+        on d.report_date = b.report_date and d.partner = b.partner
+    left join profiles as pr
+        on d.report_date = pr.report_date and d.partner = pr.partner
 ),
 
 judged as (
     select
         *,
-        case when delivery_status <> 'loaded' then 'no_delivery' else test_status end as status
+        case when delivery_status <> 'loaded' then 'no_delivery' else test_status end as status,
+        -- the brand and profile tests count as failed stages in the worst status
+        greatest(
+            coalesce(worst_rank, 2),
+            case when delivery_status = 'loaded' and (any_brand_fails or profile_status = 'fail') then 4 else 0 end
+        ) as worst_check_rank
     from base
 )
 
@@ -148,10 +207,18 @@ select
     accepted_by is not null as is_accepted,
     accepted_by,
     acceptance_reason,
-    coalesce(any_stage_blocks, status in ('fail', 'no_delivery') and accepted_by is null) as blocks_marts,
-    case coalesce(worst_rank, 2)
+    coalesce(any_stage_blocks, status in ('fail', 'no_delivery') and accepted_by is null)
+    or coalesce(any_brand_blocks, false)
+    or (delivery_status = 'loaded' and coalesce(profile_blocks, false)) as blocks_marts,
+    case worst_check_rank
         when 5 then 'no_delivery' when 4 then 'fail' when 3 then 'warn' when 2 then 'insufficient_data' else 'ok'
     end as worst_status,
     failing_stages,
-    blocking_stages
+    blocking_stages,
+    failing_brands,
+    blocking_brands,
+    coalesce(profile_status, 'insufficient_data') as profile_status,
+    cast(case when profile_status = 'fail' then truncated_after_hour end as bigint) as truncated_after_hour,
+    profile_p_value,
+    coalesce(profile_blocks, false) and delivery_status = 'loaded' as profile_blocks
 from judged
