@@ -7,12 +7,15 @@ from orchestration.automation import build_daily_schedule, late_delivery_sensor
 from orchestration.dbt import dbt_resource, redcat_dbt
 from orchestration.ingestion import ingestion_assets
 from orchestration.resources import WarehouseResource, progress_resource
-from orchestration.serving import publication
+from orchestration.serving import PUBLICATION, publication
+from redcat.warehouse_reader import dbt_target
 
-# Everything, for one or more delivery dates: ingestion, dbt models and checks.
+# Everything, for one or more delivery dates: ingestion, dbt models and checks. On Spark
+# (REDCAT_DBT_TARGET=spark) without the DuckDB publication: BI reads Spark's marts and bi tables.
 daily_job = dg.define_asset_job(
     "redcat_daily",
-    selection=dg.AssetSelection.all(),
+    selection=dg.AssetSelection.all() - (dg.AssetSelection.assets(PUBLICATION) if dbt_target() == "spark"
+                                         else dg.AssetSelection.assets()),
     description="Ingest the delivery dates, rebuild what they touch, run every check.",
 )
 
