@@ -18,8 +18,10 @@ both engines.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Protocol
 
 import duckdb
@@ -171,10 +173,27 @@ def spark_session(env: dict[str, str] | None = None) -> Iterator:
     from pyspark import SparkContext
     from pyspark.sql import SparkSession
 
+    env = dict(os.environ if env is None else env)
     builder = SparkSession.builder.enableHiveSupport()
     for key, value in spark_session_config(env).items():
         builder = builder.config(key, value)
-    session = builder.getOrCreate()
+    # The JVM inherits this process's stdout and stderr: its start-up warnings go to a log file
+    # beside the metastore instead of the terminal of `redcat run`.
+    log = Path(env.get("REDCAT_SPARK_DIR") or DBT_PROJECT_DIR.parent / "data" / "spark") / "spark-reader.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
+    target = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    try:
+        for fd in (1, 2):
+            os.dup2(target, fd)
+        session = builder.getOrCreate()
+    finally:
+        for fd, copy in zip((1, 2), saved):
+            os.dup2(copy, fd)
+            os.close(copy)
+        os.close(target)
     try:
         yield session
     finally:
