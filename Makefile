@@ -57,23 +57,24 @@ ui: $(STAMP)
 	@home=$$($(BIN)/python -m orchestration.instance) && echo "Dagster instance: $$home" && \
 	  PATH=$(CURDIR)/$(BIN):$$PATH DAGSTER_HOME=$$home $(BIN)/dagster dev -m orchestration.definitions
 
-# The whole dbt project on Spark: dbt-spark's session method, a local[2] PySpark inside dbt (Java 17),
-# reading the raw layer ingestion wrote (REDCAT_RAW_DIR, default data/raw, e.g. after make demo).
-# Without a raw layer there, a small synthetic one is generated and ingested first. Metastore and
-# tables go to REDCAT_SPARK_DIR (default data/spark). Pointing at a cluster: README "Spark".
-SPARK_RAW := $(abspath $(or $(REDCAT_RAW_DIR),data/raw))
-SPARK_DIR := $(abspath $(or $(REDCAT_SPARK_DIR),data/spark))
-SPARK_LANDING := data/spark-landing
+# The daily pipeline on Spark: `redcat run --target spark` over SPARK_FROM..SPARK_TO (the same Dagster
+# job, checks and exit codes as on DuckDB), dbt on a local[2] PySpark (dbt-spark's session method, Java 17).
+# Everything goes under REDCAT_SPARK_DIR (default data/spark): Spark's tables (warehouse/) and metastore
+# (metastore_db/), the raw layer (raw/, unless REDCAT_RAW_DIR), the load ledger (warehouse.duckdb) and the
+# Dagster instance. Landing zone: REDCAT_LANDING_DIR, else 16 small generated days. Cluster: docs/spark.md.
+SPARK_HOME_DIR := $(abspath $(or $(REDCAT_SPARK_DIR),data/spark))
+SPARK_LANDING := $(abspath $(or $(REDCAT_LANDING_DIR),data/spark-landing))
+SPARK_FROM ?= 2024-06-24
+SPARK_TO ?= 2024-07-09
 spark: $(STAMP)
 	@command -v java >/dev/null 2>&1 || [ -x "$$JAVA_HOME/bin/java" ] || { \
 	  echo "make spark needs Java 17 (PySpark runs on the JVM): install e.g. openjdk-17-jre-headless, or set JAVA_HOME" >&2; exit 2; }
-	@if [ ! -d "$(SPARK_RAW)/content/note_events" ]; then \
-	  echo "No raw layer in $(SPARK_RAW): generating 16 small delivery days into $(SPARK_LANDING) and ingesting them"; \
-	  $(BIN)/redcat generate --out $(SPARK_LANDING) --start 2024-06-24 --days 16 --scale 0.004 >/dev/null && \
-	  REDCAT_RAW_DIR=$(SPARK_RAW) $(BIN)/redcat ingest --from 2024-06-24 --to 2024-07-09 --landing $(SPARK_LANDING) >/dev/null || exit 1; \
+	@if [ ! -d "$(SPARK_LANDING)" ]; then \
+	  echo "No landing zone in $(SPARK_LANDING): generating 16 small delivery days there"; \
+	  $(BIN)/redcat generate --out $(SPARK_LANDING) --start 2024-06-24 --days 16 --scale 0.004 >/dev/null || exit 1; \
 	fi
-	cd dbt_project && REDCAT_RAW_DIR=$(SPARK_RAW) REDCAT_SPARK_DIR=$(SPARK_DIR) ../$(BIN)/dbt build --target spark --target-path target/spark
-	@echo "Spark tables (schemas staging, intermediate, marts, bi) are in $(SPARK_DIR)/warehouse, metastore in $(SPARK_DIR)/metastore_db"
+	REDCAT_SPARK_DIR=$(SPARK_HOME_DIR) $(BIN)/redcat run --target spark --from $(SPARK_FROM) --to $(SPARK_TO) \
+	  --landing $(SPARK_LANDING) --warehouse $(SPARK_HOME_DIR)/warehouse.duckdb
 
 # Re-pin the whole tree after changing pyproject.toml (install first, then freeze what resolved).
 lock:

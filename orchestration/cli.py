@@ -16,14 +16,19 @@ from redcat.cli import InputProblem, UsageProblem, _date, _environment_problems,
 @click.option("--to", "end", callback=_date, required=True, help="Last delivery date, inclusive.")
 @click.option("--landing", type=click.Path(path_type=Path), help="Landing directory [REDCAT_LANDING_DIR, data/landing].")
 @click.option("--warehouse", type=click.Path(path_type=Path), help="Warehouse DuckDB file [REDCAT_WAREHOUSE, data/warehouse.duckdb].")
+@click.option("--target", type=click.Choice(["duckdb", "spark"]), envvar="REDCAT_DBT_TARGET", default="duckdb",
+              show_default=True, help="dbt target the models build on [REDCAT_DBT_TARGET]; spark: a local PySpark "
+              "(profiles.yml), tables and metastore in REDCAT_SPARK_DIR (default <warehouse dir>/spark).")
 @click.option("--verbose", "-v", is_flag=True, help="Show Dagster's log (INFO) on the terminal.")
-def run_command(start, end, landing, warehouse, verbose):
+def run_command(start, end, landing, warehouse, target, verbose):
     """Materialise ingestion, dbt models and checks for delivery dates FROM..TO (in-process Dagster).
 
     The run is recorded in the Dagster instance REDCAT_DAGSTER_HOME (default <warehouse
     dir>/dagster), the one `make ui` shows; its log is <warehouse dir>/logs/<run id>.log.
     Exit 0 when every blocking check passed, 1 when one failed (each is named with its
-    partition), 2 on bad usage or unreadable input."""
+    partition), 2 on bad usage or unreadable input. With --target spark the same job builds the
+    models on Spark (docs/spark.md) and reads its checks' evidence there; the load ledger stays in
+    the warehouse file, and there is no DuckDB publication (BI reads Spark's marts and bi tables)."""
     from orchestration.runner import run
     from redcat.config import Settings
     from redcat.summary import print_run_summary
@@ -35,10 +40,10 @@ def run_command(start, end, landing, warehouse, verbose):
         raise UsageProblem(f"landing directory {settings.landing_dir} does not exist; pass --landing DIR, set "
                            "REDCAT_LANDING_DIR, or create one with `redcat generate`")
     try:
-        outcome = run(settings, start, end, console=console, log_level="INFO" if verbose else "CRITICAL")
+        outcome = run(settings, start, end, console=console, log_level="INFO" if verbose else "CRITICAL", target=target)
     except _environment_problems() as e:
         raise InputProblem(str(e)) from None
-    print_run_summary(settings, outcome, out_console)
+    print_run_summary(settings, outcome, out_console, target=target)
     sys.exit(outcome.exit_code)
 
 

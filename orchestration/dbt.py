@@ -8,6 +8,10 @@ half-open window of the whole range. Unit tests check SQL logic, not data: they 
 (`make test`) and in an analyst's `dbt build`, not in the scheduled runs. dbt tests are asset checks; the
 test `callback_completeness` on mart_callback_completeness gates the business marts (dbt
 skips them when it fails) and carries its evidence in the check's metadata.
+
+REDCAT_DBT_TARGET=spark (`redcat run --target spark`) runs the same step with `dbt build --target
+spark`: the evidence, column types and row counts are then read from Spark's tables
+(redcat/warehouse_reader.py), once dbt has exited.
 """
 
 import os
@@ -18,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-import duckdb
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
 from orchestration.partitions import daily_partitions
@@ -26,9 +29,11 @@ from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
 from redcat import reference
 from redcat.completeness import completeness_evidence, log_evaluation
 from redcat.config import DBT_PROJECT_DIR, environment
+from redcat.warehouse_reader import dbt_target, open_reader
 
 COMPLETENESS_CHECK = "callback_completeness"
 PARTNERS_SOURCE = "partners"  # dbt source of every partner's tables (models/staging/_sources.yml)
+DBT_TARGET_PATHS = {"duckdb": "dagster", "spark": "dagster-spark"}  # under dbt_project/target/
 LAYER_GROUPS = {"staging": "staging", "intermediate": "intermediate", "marts": "marts", "bi": "bi"}
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR)
@@ -105,12 +110,10 @@ def redcat_dbt(context: dg.AssetExecutionContext) -> Iterator:
     dbt: RedcatDbtCliResource = context.resources.dbt
     warehouse: WarehouseResource = context.resources.warehouse
     settings = warehouse.settings()
-    target = os.environ.get("REDCAT_DBT_TARGET", "duckdb")
-    if target != "duckdb":
-        # The completeness check's evidence and the summaries read the DuckDB warehouse: with dbt on
-        # another engine they would describe stale data.
-        raise dg.Failure(description=f"REDCAT_DBT_TARGET={target}: this code location orchestrates the DuckDB warehouse. "
-                         "Unset it to run here; on Spark, run `dbt build --target spark` after ingestion (README, Spark).")
+    try:
+        target = dbt_target()  # duckdb, or spark: the same step, checks and evidence on either engine
+    except ValueError as e:
+        raise dg.Failure(description=str(e)) from None
     window = context.partition_time_window
     start, end = window.start.date().isoformat(), window.end.date().isoformat()
     os.environ.update(settings.export_env())  # dbt runs as a subprocess with this environment
@@ -119,10 +122,12 @@ def redcat_dbt(context: dg.AssetExecutionContext) -> Iterator:
     # dbt.cli copies os.environ; a long-lived Dagster process must not carry one partition's window into the next
     with environment({"REDCAT_WINDOW_START": start, "REDCAT_WINDOW_END": end}):
         # One fixed target directory instead of a new one per run (it keeps the partial-parse state).
-        invocation = dbt.cli(["build", "--exclude-resource-type", "unit_test"], context=context, raise_on_error=False,
-                             target_path=Path("target") / "dagster")
-    # The warehouse is dbt's until it exits: model outputs (to add row counts and column types)
-    # and the completeness check (to add its evidence) are held and yielded after.
+        # Spark's artifacts apart from DuckDB's (a target change would also defeat partial parsing).
+        invocation = dbt.cli(["build", "--exclude-resource-type", "unit_test", "--target", target], context=context,
+                             raise_on_error=False, target_path=Path("target") / DBT_TARGET_PATHS[target])
+    # The warehouse is dbt's until it exits (DuckDB has one writer, Spark's Derby metastore one
+    # process): model outputs (to add row counts and column types) and the completeness check (to
+    # add its evidence) are held and yielded after, read through the engine that holds the data.
     outputs: list[dg.Output] = []
     held: list[dg.AssetCheckResult] = []
     for event in invocation.stream():
@@ -133,12 +138,19 @@ def redcat_dbt(context: dg.AssetExecutionContext) -> Iterator:
             outputs.append(event)
         else:
             yield event
-    yield from _with_table_metadata(outputs, context, settings)
-    for event in held:
-        checked = _with_evidence(event, settings, context.run.run_id)
-        for evaluation in _completeness_by_partition(checked, settings, set(context.partition_keys)):
+    invocation.wait()
+    with open_reader(settings, target) as reader:  # read-only, closed before the ops log is written
+        outputs = list(_with_table_metadata(outputs, context, reader))
+        checked = []
+        for event in held:
+            result, rows = _with_evidence(event, reader)
+            checked.append((result, rows, _completeness_by_partition(result, reader, set(context.partition_keys))))
+    yield from outputs
+    for result, rows, evaluations in checked:
+        log_evaluation(settings.warehouse, rows, context.run.run_id)  # the ops log stays in the DuckDB file
+        for evaluation in evaluations:
             context.log_event(evaluation)
-        yield checked
+        yield result
     failed_nodes = _failed_nodes(invocation)
     if failed_nodes:
         raise dg.Failure(
@@ -165,18 +177,18 @@ def _evidence_table(rows: list[dict]) -> dg.MetadataValue:
         columns=[dg.TableColumn(c, t) for c, t in EVIDENCE_COLUMNS.items()]))
 
 
-def _completeness_by_partition(checked: dg.AssetCheckResult, settings, partitions: set[str]) -> list:
+def _completeness_by_partition(checked: dg.AssetCheckResult, reader, partitions: set[str]) -> list:
     """The completeness check once per report date that is a partition of this run: passed when no
     partner-day of that date blocks, with each partner's coverage and p-value as floats (Dagster
     charts them over the partitions) and the evidence rows as a table."""
     from redcat.completeness import explain, explain_brand, explain_profile, read_brand_rows, read_rows
 
     brands: dict[str, list[dict]] = {}
-    for b in read_brand_rows(settings.warehouse):
+    for b in read_brand_rows(reader):
         if b["blocks_marts"]:
             brands.setdefault(b["report_date"].isoformat(), []).append(b)
     by_day: dict[str, list[dict]] = {}
-    for row in read_rows(settings.warehouse):
+    for row in read_rows(reader):
         by_day.setdefault(row["report_date"].isoformat(), []).append(row)
     out = []
     for day in sorted(set(by_day) & partitions):
@@ -194,9 +206,9 @@ def _completeness_by_partition(checked: dg.AssetCheckResult, settings, partition
     return out
 
 
-def _with_evidence(event: dg.AssetCheckResult, settings, run_id: str) -> dg.AssetCheckResult:
-    evidence = completeness_evidence(settings.warehouse)
-    log_evaluation(settings.warehouse, evidence.rows, run_id)
+def _with_evidence(event: dg.AssetCheckResult, reader) -> tuple[dg.AssetCheckResult, list[dict]]:
+    """The check result with its evidence, and the evidence's partner-day rows (for the ops log)."""
+    evidence = completeness_evidence(reader)
     metadata = {**event.metadata, **{k: v for k, v in evidence.metadata.items() if k not in ("partner_days", "stage_tests")}}
     for column in COVERAGE_FLOATS:  # one partner-day: its figures as floats
         if isinstance(metadata.get(column), (int, float)):
@@ -212,38 +224,27 @@ def _with_evidence(event: dg.AssetCheckResult, settings, run_id: str) -> dg.Asse
         severity=event.severity,
         metadata=metadata,
         description=evidence.description,
-    )
+    ), evidence.rows
 
 
-def _with_table_metadata(outputs: list[dg.Output], context, settings) -> Iterator[dg.Output]:
+def _with_table_metadata(outputs: list[dg.Output], context, reader) -> Iterator[dg.Output]:
     """The actual column types of every table or view dbt built, and the row count of tables
     (a view's count would scan what it reads: the raw layer's history, or a whole mart)."""
-    keys = {o.output_name: context.asset_key_for_output(o.output_name) for o in outputs}
-    try:
-        con = duckdb.connect(str(settings.warehouse), read_only=True)
-    except duckdb.Error:  # not DuckDB (another dbt target) or busy: no extra metadata
-        yield from outputs
-        return
-    try:
-        columns: dict[tuple[str, str], list] = {}
-        for schema, table, column, dtype in con.execute(
-            "SELECT table_schema, table_name, column_name, data_type FROM information_schema.columns "
-            "ORDER BY table_schema, table_name, ordinal_position"
-        ).fetchall():
-            columns.setdefault((schema, table), []).append(dg.TableColumn(column, dtype))
-        tables = set(con.execute("SELECT table_schema, table_name FROM information_schema.tables "
-                                 "WHERE table_type = 'BASE TABLE'").fetchall())
-        for output in outputs:
-            path = tuple(keys[output.output_name].path)
-            if len(path) != 2 or path not in columns:
-                yield output
-                continue
-            metadata = {**output.metadata, "dagster/column_schema": dg.TableSchema(columns=columns[path])}
-            if path in tables:
-                metadata["dagster/row_count"] = con.execute(f'SELECT count(*) FROM "{path[0]}"."{path[1]}"').fetchone()[0]
-            yield output.with_metadata(metadata)
-    finally:
-        con.close()
+    keys = {o.output_name: tuple(context.asset_key_for_output(o.output_name).path) for o in outputs}
+    relations = sorted({path for path in keys.values() if len(path) == 2})
+    columns = reader.columns(relations)
+    tables = reader.base_tables(list(columns))
+    counts = reader.counts(sorted(tables))
+    for output in outputs:
+        path = keys[output.output_name]
+        if path not in columns:
+            yield output
+            continue
+        metadata = {**output.metadata, "dagster/column_schema": dg.TableSchema(
+            columns=[dg.TableColumn(name, dtype) for name, dtype in columns[path]])}
+        if path in counts:
+            metadata["dagster/row_count"] = counts[path]
+        yield output.with_metadata(metadata)
 
 
 def _failed_nodes(invocation) -> list[str]:

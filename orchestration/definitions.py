@@ -4,16 +4,20 @@ import dagster as dg
 
 from orchestration.alerts import alert_on_check_failure, alert_on_run_failure
 from orchestration.automation import build_daily_schedule, late_delivery_sensor
-from orchestration.compaction import warehouse_compaction
+from orchestration.compaction import COMPACTION, warehouse_compaction
 from orchestration.dbt import dbt_resource, redcat_dbt
 from orchestration.ingestion import ingestion_assets
 from orchestration.resources import WarehouseResource, progress_resource
-from orchestration.serving import publication
+from orchestration.serving import PUBLICATION, publication
+from redcat.warehouse_reader import dbt_target
 
-# Everything, for one or more delivery dates: ingestion, dbt models and checks.
+# Everything, for one or more delivery dates: ingestion, dbt models and checks. On Spark
+# (REDCAT_DBT_TARGET=spark) without the DuckDB publication and compaction: BI reads Spark's
+# marts and bi tables, and there is no DuckDB warehouse file to compact.
 daily_job = dg.define_asset_job(
     "redcat_daily",
-    selection=dg.AssetSelection.all(),
+    selection=dg.AssetSelection.all() - (dg.AssetSelection.assets(PUBLICATION, COMPACTION) if dbt_target() == "spark"
+                                         else dg.AssetSelection.assets()),
     description="Ingest the delivery dates, rebuild what they touch, run every check.",
 )
 

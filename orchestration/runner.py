@@ -50,17 +50,28 @@ class RichProgress:
 
 
 def run(settings: Settings, start: dt.date, end: dt.date, console: Console | None = None,
-        log_level: str = "CRITICAL", selection: str = "all", defs: dg.Definitions | None = None) -> RunOutcome:
+        log_level: str = "CRITICAL", selection: str = "all", defs: dg.Definitions | None = None,
+        target: str | None = None) -> RunOutcome:
     """Execute the daily job of `defs` (default: the redcat code location) for delivery dates
     start..end in this process. Dagster's console log is quiet by default (`log_level`); the
     outcome carries every check result for the summary, the log file everything else.
-    `selection="ingestion"` runs the ingestion assets only.
+    `selection="ingestion"` runs the ingestion assets only. `target` is the dbt target (duckdb or
+    spark, default REDCAT_DBT_TARGET): on Spark the same job runs, without the DuckDB publication.
 
     A warehouse held by another process is waited for (REDCAT_LOCK_TIMEOUT_SECONDS), then
     WarehouseBusy is raised before any step runs. When later delivery dates are already built,
     the dates are loaded first, and the later dates whose raw partitions they invalidate (keys the
     earlier delivery wins, redcat/ingest/backfill.py) are re-run with them: any order of runs
     equals day by day."""
+    from redcat.warehouse_reader import dbt_target
+
+    target = dbt_target(target)
+    with environment({"REDCAT_DBT_TARGET": target}):  # the dbt step and its readers follow it
+        return _run(settings, start, end, console, log_level, selection, defs)
+
+
+def _run(settings: Settings, start: dt.date, end: dt.date, console: Console | None, log_level: str,
+         selection: str, defs: dg.Definitions | None) -> RunOutcome:
     from redcat.duck import connect, wait_until_free
     from redcat.ingest import backfill
     from redcat.ingest.rules import Rules
@@ -105,6 +116,10 @@ def _execute(settings: Settings, start: dt.date, end: dt.date, console: Console 
                 PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()}
         run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
         keys = [k for a in ingestion_assets for k in a.keys] if selection == "ingestion" else None
+        if keys is None and os.environ.get("REDCAT_DBT_TARGET") == "spark":
+            from orchestration.serving import PUBLICATION
+
+            keys = [k for k in job.asset_layer.asset_graph.materializable_asset_keys if k != PUBLICATION]
         log_path = _open_log(settings, run_id)
         with open(log_path, "a", buffering=1) as log:
             log.write(f"redcat run {start}..{end}, run {run_id}, Dagster instance {settings.dagster_home}\n")

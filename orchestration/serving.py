@@ -11,6 +11,7 @@ import duckdb
 from orchestration.partitions import daily_partitions
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
 from redcat.serving import TABLES, WHOLE_DBT_TABLES, publish
+from redcat.warehouse_reader import dbt_target
 
 PUBLICATION = dg.AssetKey(["serving", "publication"])
 # BackfillPolicy on @asset is marked beta but is how a partition range becomes one run.
@@ -33,6 +34,10 @@ warnings.filterwarnings("ignore", category=dg.BetaWarning, message=".*backfill_p
                                    description="Every exported date has exactly the warehouse's rows in the serving file.")],
 )
 def publication(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> Iterator:
+    if dbt_target() == "spark":
+        raise dg.Failure(description="REDCAT_DBT_TARGET=spark: the marts are Spark tables, and the publication exports "
+                         "the DuckDB warehouse. On Spark BI reads the marts and bi tables of the Spark warehouse "
+                         "(docs/spark.md); `redcat run --target spark` does not run this step.")
     settings = warehouse.settings()
     pub = publish(settings, run_id=context.run.run_id)
     yield dg.MaterializeResult(metadata={

@@ -41,47 +41,48 @@ class Evidence:
         return [r for r in self.rows if r["blocks_marts"]]
 
 
-def read_rows(warehouse: Path, only_reprocessed: bool = True) -> list[dict]:
-    con = duckdb.connect(str(warehouse), read_only=True)
+def _query(source, sql: str) -> list[tuple]:
+    """Rows of `sql` from a WarehouseReader (DuckDB or Spark), or from a DuckDB file; none when
+    the completeness marts do not exist yet."""
+    from redcat.warehouse_reader import DuckDBReader, MissingRelation
+
+    if isinstance(source, (str, Path)):
+        con = duckdb.connect(str(source), read_only=True)
+        try:
+            return _query(DuckDBReader(con), sql)
+        finally:
+            con.close()
     try:
-        where = ("WHERE report_date IN (SELECT report_date FROM intermediate.int_reprocessing_dates)"
-                 if only_reprocessed else "")
-        rows = con.execute(f"SELECT {', '.join(COLUMNS)} FROM marts.mart_callback_completeness {where} "
-                           "ORDER BY report_date, partner").fetchall()
-    except duckdb.CatalogException:
+        return source.rows(sql)
+    except MissingRelation:
         return []
-    finally:
-        con.close()
+
+
+def read_rows(source, only_reprocessed: bool = True) -> list[dict]:
+    """mart_callback_completeness of the dates the last dbt run rebuilt (or all); `source` is a
+    WarehouseReader or the DuckDB warehouse file."""
+    where = ("WHERE report_date IN (SELECT report_date FROM intermediate.int_reprocessing_dates)"
+             if only_reprocessed else "")
+    rows = _query(source, f"SELECT {', '.join(COLUMNS)} FROM marts.mart_callback_completeness {where} "
+                          "ORDER BY report_date, partner")
     return [dict(zip(COLUMNS, r)) for r in rows]
 
 
-def read_stage_rows(warehouse: Path, only_reprocessed: bool = True) -> list[dict]:
+def read_stage_rows(source, only_reprocessed: bool = True) -> list[dict]:
     """The stage tests (mart_callback_completeness_stages) other than store visits."""
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        where = ("AND report_date IN (SELECT report_date FROM intermediate.int_reprocessing_dates)"
-                 if only_reprocessed else "")
-        rows = con.execute(f"SELECT {', '.join(STAGE_COLUMNS)} FROM marts.mart_callback_completeness_stages "
-                           f"WHERE stage <> 'store_visit' {where} ORDER BY report_date, partner, stage_order").fetchall()
-    except duckdb.CatalogException:
-        return []
-    finally:
-        con.close()
+    where = ("AND report_date IN (SELECT report_date FROM intermediate.int_reprocessing_dates)"
+             if only_reprocessed else "")
+    rows = _query(source, f"SELECT {', '.join(STAGE_COLUMNS)} FROM marts.mart_callback_completeness_stages "
+                          f"WHERE stage <> 'store_visit' {where} ORDER BY report_date, partner, stage_order")
     return [dict(zip(STAGE_COLUMNS, r)) for r in rows]
 
 
-def read_brand_rows(warehouse: Path, only_reprocessed: bool = True) -> list[dict]:
+def read_brand_rows(source, only_reprocessed: bool = True) -> list[dict]:
     """The failing brand tests (mart_callback_completeness_brands) of the rebuilt days."""
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        where = ("AND report_date IN (SELECT report_date FROM intermediate.int_reprocessing_dates)"
-                 if only_reprocessed else "")
-        rows = con.execute(f"SELECT {', '.join(BRAND_COLUMNS)} FROM marts.mart_callback_completeness_brands "
-                           f"WHERE status = 'fail' {where} ORDER BY report_date, partner, brand_id").fetchall()
-    except duckdb.CatalogException:
-        return []
-    finally:
-        con.close()
+    where = ("AND report_date IN (SELECT report_date FROM intermediate.int_reprocessing_dates)"
+             if only_reprocessed else "")
+    rows = _query(source, f"SELECT {', '.join(BRAND_COLUMNS)} FROM marts.mart_callback_completeness_brands "
+                          f"WHERE status = 'fail' {where} ORDER BY report_date, partner, brand_id")
     return [dict(zip(BRAND_COLUMNS, r)) for r in rows]
 
 
@@ -165,12 +166,13 @@ def explain(row: dict) -> str:
     return text
 
 
-def completeness_evidence(warehouse: Path) -> Evidence:
-    rows = read_rows(warehouse)
+def completeness_evidence(source) -> Evidence:
+    """The check's evidence from a WarehouseReader (the engine dbt built on) or the DuckDB file."""
+    rows = read_rows(source)
     if not rows:
         return Evidence("No partner programme day was rebuilt by this run: nothing to check.")
-    stages = read_stage_rows(warehouse)
-    brands = read_brand_rows(warehouse)
+    stages = read_stage_rows(source)
+    brands = read_brand_rows(source)
     counts: dict[str, int] = {}
     for r in rows:
         counts[r["status"]] = counts.get(r["status"], 0) + 1

@@ -6,6 +6,7 @@ REDCAT_RAW_DIR       validated Parquet raw layer            default <warehouse d
 REDCAT_SERVING       published DuckDB file for BI           default <warehouse dir>/serving.duckdb
 REDCAT_EXPORT_DIR    Parquet exports of the marts           default <warehouse dir>/export
 REDCAT_DAGSTER_HOME  the Dagster instance (runs, checks)    default <warehouse dir>/dagster
+REDCAT_SPARK_DIR     Spark's metastore and tables (target spark) default <warehouse dir>/spark
 REDCAT_EXPORT_RETENTION_DAYS  how long a superseded publication stays readable, default 7
 
 Relative paths are resolved against the current directory once, so dbt (which runs
@@ -32,6 +33,7 @@ class Settings:
     serving: Path
     export_dir: Path
     dagster_home: Path
+    spark_dir: Path
 
     @classmethod
     def from_env(cls, **overrides: Path | str | None) -> Settings:
@@ -43,7 +45,8 @@ class Settings:
         serving = Path(overrides.get("serving") or env.get("REDCAT_SERVING") or home / "serving.duckdb")
         export = Path(overrides.get("export_dir") or env.get("REDCAT_EXPORT_DIR") or home / "export")
         dagster = Path(overrides.get("dagster_home") or env.get("REDCAT_DAGSTER_HOME") or home / "dagster")
-        return cls(*(p.expanduser().resolve() for p in (landing, warehouse, raw, serving, export, dagster)))
+        spark = Path(overrides.get("spark_dir") or env.get("REDCAT_SPARK_DIR") or home / "spark")
+        return cls(*(p.expanduser().resolve() for p in (landing, warehouse, raw, serving, export, dagster, spark)))
 
     @property
     def logs_dir(self) -> Path:
@@ -62,6 +65,7 @@ class Settings:
             "REDCAT_SERVING": str(self.serving),
             "REDCAT_EXPORT_DIR": str(self.export_dir),
             "REDCAT_DAGSTER_HOME": str(self.dagster_home),
+            "REDCAT_SPARK_DIR": str(self.spark_dir),
         }
 
 

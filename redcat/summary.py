@@ -26,7 +26,7 @@ def not_evaluated(outcome: RunOutcome) -> list[str]:
     return [f"{p} {d}" for d in days for p in reference.partners() if reference.policy_for(p, d) is not None]
 
 
-def print_run_summary(settings: Settings, outcome: RunOutcome, console: Console) -> None:
+def print_run_summary(settings: Settings, outcome: RunOutcome, console: Console, target: str = "duckdb") -> None:
     if outcome.rerun_dates:
         start, end = outcome.requested
         dates = ", ".join(f"{d} ({', '.join(t)})" for d, t in outcome.rerun_dates.items())
@@ -50,11 +50,15 @@ def print_run_summary(settings: Settings, outcome: RunOutcome, console: Console)
         from redcat.serving import current_manifest
 
         pub = current_manifest(settings)
-        if pub and pub.get("run_id") == outcome.run_id:
+        if target == "spark":
+            console.print(f"On Spark: the marts and bi tables are in {settings.spark_dir / 'warehouse'} "
+                          f"(metastore {settings.spark_dir / 'metastore_db'}); BI reads them there.")
+        elif pub and pub.get("run_id") == outcome.run_id:
             console.print(f"Published for BI: {settings.serving} and Parquet under {settings.export_dir} "
                           f"(publication {pub['id']}, {len(pub['dates_exported'])} report dates).")
     else:
-        console.print(f"BI keeps the last good publication ({settings.serving}).")
+        console.print("On Spark the business marts keep their last good rows (dbt skips them when a blocking check fails)." if target == "spark"
+                      else f"BI keeps the last good publication ({settings.serving}).")
         console.print(f"[red]FAILED[/red]: {len(outcome.failed_checks)} blocking check(s) failed"
                       + (f", {len(outcome.step_failures)} step(s) failed" if outcome.step_failures else "")
                       + (f"; {len(outcome.skipped_steps)} downstream step(s) were not run" if outcome.skipped_steps else "")

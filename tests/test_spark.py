@@ -1,23 +1,29 @@
-"""The same dbt project on Spark and on DuckDB, from one raw layer: the marts must be equal.
+"""The same pipeline on Spark and on DuckDB, from the same deliveries, through Dagster: the
+completeness check must block the same partner-day, and the marts must be equal.
 
 Spark runs through dbt-spark's session method (a local[2] PySpark inside the dbt process, Java
-17), exactly as `make spark` does, with its metastore and warehouse in a temporary directory.
-The build is done in two steps on both engines, as the daily runs do it:
-  1. the first delivery days, built from scratch (Spark: create table as select);
-  2. the remaining days incrementally, with a delivery window that starts one day back (a re-run
-     of a built day must replace its rows, not add to them), including every data test and unit
-     test, which must pass on both engines. DuckDB replaces dates with the replace_dates
-     strategy; Spark drops the dates' partitions and appends.
-Late and duplicated deliveries make step 2 rebuild report dates of step 1. Then every table in
-`marts` is compared: the same columns, the same rows by the mart's grain (its
-unique_combination test), exact values for counts, keys, strings, dates and time stamps, and
-doubles (money, credits, rates, p-values) within 1e-9 relative.
+17), with its metastore and tables under the warehouse's `spark/` directory; the Dagster dbt step
+then reads the completeness evidence, column types and row counts from Spark's tables through a
+PySpark session of its own (redcat/warehouse_reader.py). One world, two runs per engine (a Spark
+run costs minutes, so each run proves several things), every Spark test reading what they left:
+  1. the first delivery days, built from scratch (Spark: create table as select), through the
+     Dagster job in-process;
+  2. four more days incrementally through `redcat run --target ENGINE`, as a user runs it,
+     starting one day back (a re-run of a built day must replace its rows, not add to them), with
+     late and re-delivered (duplicated) events that make it rebuild report dates of run 1
+     (DuckDB replaces dates with the replace_dates strategy; Spark drops the dates' partitions
+     and appends); on its last day taobao lost half of its users' callbacks: the completeness
+     check blocks that day (exit code 1) and dbt skips the business marts, while the
+     intermediate models (the attribution credits) and the completeness marts are rebuilt.
+Every stored table in `marts` and the credit tables are then compared: the same columns, the same
+rows by the table's grain (its unique_combination test), exact values for counts, keys, strings,
+dates and time stamps, and doubles (money, credits, rates, p-values) within 1e-9 relative. The unit
+tests, which the scheduled runs leave to CI, run once on Spark after the runs.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 import os
 import re
@@ -32,25 +38,24 @@ import yaml
 from warehouse import CONTRACT
 
 from conftest import settings_for, small_options
-from redcat import contract
 from redcat.config import DBT_PROJECT_DIR
-from redcat.generate import Faults, Scale, generate
-from redcat.ingest.loader import Loader
-from redcat.timeutil import date_range
+from redcat.generate import Faults, PartnerDay, generate
 
 pytestmark = pytest.mark.slow
 
-START = dt.date(2024, 6, 27)  # 8 delivery days across Taobao's 50 % -> 100 % switch of 2024-07-01
-DAYS = 8
-FIRST_STEP_DAYS = 5
-# Spark's cost here is per query, not per row: a small world keeps the test at a few minutes.
-SCALE = Scale.factor(0.001)
-FAULTS = Faults(late_share=0.03, duplicate_share=0.02)
+START = dt.date(2024, 6, 27)  # delivery days across Taobao's 50 % -> 100 % switch of 2024-07-01
+FIRST_RUN_DAYS = 5
+RERUN = START + dt.timedelta(days=FIRST_RUN_DAYS - 1)  # run 2 starts here: a built delivery day again
+LOSSY = START + dt.timedelta(days=FIRST_RUN_DAYS + 2)  # run 2's last day: taobao lost half its callbacks (100 % sampling)
+DAYS = FIRST_RUN_DAYS + 3
+# conftest's small world: enough clicked users for the completeness test to judge a day.
+FAULTS = Faults(late_share=0.03, duplicate_share=0.02, lose_callbacks=((PartnerDay("taobao", LOSSY), 0.5),))
+ENGINES = ("duckdb", "spark")
 REL_TOL = 1e-9
 ATTRIBUTION_MODELS = ("first_touch", "last_touch", "linear", "time_decay", "position_based", "markov", "shapley")
 ABS_TOL = 1e-12  # near zero a relative tolerance means nothing (e.g. a Wilson bound of 0)
 DBT = str(Path(sys.executable).parent / "dbt")
-DBT_TIMEOUT = 20 * 60  # a build takes 1 to 3 minutes on Spark; a hung JVM must not hang CI
+DBT_TIMEOUT = 20 * 60  # the unit tests take a minute or two on Spark; a hung JVM must not hang CI
 
 
 def _require_spark() -> None:
@@ -69,13 +74,6 @@ def _require_spark() -> None:
     major = re.search(r'version "(\d+)', version)
     if not major or int(major.group(1)) < 17:
         pytest.fail(f"PySpark 4 needs Java 17 or later; {java} is: {version.strip().splitlines()[0] if version else '?'}")
-
-
-def _ingest(settings, first: dt.date, last: dt.date) -> None:
-    with Loader(settings) as loader:
-        for day in date_range(first, last):
-            for table in contract.ALL_TABLES:
-                loader.load(table, day)
 
 
 def _dbt(engine: str, args: list[str], env: dict, root: Path) -> subprocess.Popen:
@@ -102,39 +100,70 @@ def _wait(engine: str, proc: subprocess.Popen, root: Path) -> None:
                     + f"\nFull output: {root / f'dbt-{engine}.out'}; dbt log: {root / f'logs-{engine}' / 'dbt.log'}")
 
 
-def _both(args: list[str], env: dict, root: Path) -> None:
-    """Spark in the background while DuckDB runs (its build takes seconds)."""
-    spark = _dbt("spark", args, env, root)
+def _export_spark_tables(settings, out: Path) -> None:
+    """The compared tables as Parquet files written by Spark from its metastore (read through the
+    metastore, not from its table folders), after the runs released it."""
+    from redcat.warehouse_reader import spark_session
+
+    with spark_session({**os.environ, **settings.export_env()}) as spark:
+        for schema, table in STORED:
+            spark.table(f"{schema}.{table}").write.mode("overwrite").parquet(str(out / table))
+
+
+def _cli_run(settings, engine: str, start: dt.date, end: dt.date):
+    """`redcat run --target ENGINE --from START --to END`, as a user (and `make spark`) runs it."""
+    from click.testing import CliRunner
+
+    from orchestration.cli import main
+
+    env = {k: v for k, v in settings.export_env().items() if k not in ("REDCAT_LANDING_DIR", "REDCAT_WAREHOUSE")}
+    return CliRunner(env=env).invoke(main, ["run", "--target", engine, "--from", start.isoformat(), "--to", end.isoformat(),
+                                           "--landing", str(settings.landing_dir), "--warehouse", str(settings.warehouse)])
+
+
+def _first_reattributed(settings) -> dt.date:
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
     try:
-        _wait("duckdb", _dbt("duckdb", args, env, root), root)
+        return con.execute("SELECT min(report_date) FROM intermediate.int_reprocessing_dates WHERE reattribute").fetchone()[0]
     finally:
-        _wait("spark", spark, root)  # also when DuckDB failed: never leave dbt (and its JVM) behind
+        con.close()
+
+
+def _last_evaluation(settings) -> set[tuple]:
+    """The completeness evaluations the last run logged (ops.completeness_log, in the DuckDB file on both engines)."""
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    try:
+        return set(con.execute(
+            "SELECT report_date, partner, status, blocks_marts FROM ops.completeness_log WHERE evaluated_at = "
+            "(SELECT max(evaluated_at) FROM ops.completeness_log)").fetchall())
+    finally:
+        con.close()
 
 
 @pytest.fixture(scope="module")
-def both_engines(tmp_path_factory):
-    """The marts built on DuckDB (a warehouse file) and on Spark (a metastore and warehouse
-    directory), from the same raw layer."""
+def pipelines(tmp_path_factory):
+    """The two runs on both engines (one warehouse directory each, the same landing zone)."""
+    from orchestration.runner import run
+
     _require_spark()
     root = tmp_path_factory.mktemp("engines")
     landing = root / "landing"
-    generate(small_options(start=START, days=DAYS, scale=SCALE, faults=FAULTS), landing)
-    settings = settings_for(landing, root / "duckdb")
-    spark_dir = root / "spark"
-    env = {**os.environ, **settings.export_env(), "REDCAT_SPARK_DIR": str(spark_dir),
-           # many small queries: more dbt threads than cores hide Spark's per-query latency
-           "REDCAT_SPARK_THREADS": "4", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    generate(small_options(start=START, days=DAYS, faults=FAULTS), landing)
+    out = {"root": root}
+    for engine in ENGINES:
+        settings = settings_for(landing, root / engine)
+        first = run(settings, START, RERUN, target=engine)
+        second = _cli_run(settings, engine, RERUN, LOSSY)
+        if engine == "duckdb":  # what run 2 rebuilt (the Spark tables equal these)
+            out["rebuilt_from"] = _first_reattributed(settings)
+        out[engine] = {"settings": settings, "run": first, "cli": second, "evaluation": _last_evaluation(settings)}
+    spark_settings = out["spark"]["settings"]
+    env = {**os.environ, **spark_settings.export_env(), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     env.pop("REDCAT_DBT_TARGET", None)
-    split = START + dt.timedelta(days=FIRST_STEP_DAYS)
-    end = START + dt.timedelta(days=DAYS - 1)
-
-    _ingest(settings, START, split - dt.timedelta(days=1))
-    _both(["build", "--exclude-resource-type", "test", "--exclude-resource-type", "unit_test"], env, root)
-    _ingest(settings, split, end)
-    rerun = split - dt.timedelta(days=1)
-    window = {"start_date": rerun.isoformat(), "end_date": (end + dt.timedelta(days=1)).isoformat()}
-    _both(["build", "--vars", json.dumps(window)], env, root)
-    return settings, spark_dir / "warehouse"
+    _wait("spark", _dbt("spark", ["test", "--resource-type", "unit_test"], env, root), root)
+    _export_spark_tables(spark_settings, root / "spark-tables")
+    out["spark_tables"] = root / "spark-tables"
+    return out
 
 
 # fct_attribution is a view (an unpivot) on both engines: what is stored, and compared, is the
@@ -159,7 +188,7 @@ def _grains() -> dict[str, list[str]]:
 
 
 def _spark_files(table_dir: Path) -> list[str]:
-    """A Spark table's data files (Hadoop's rule: names starting with _ or . are not data)."""
+    """The data files Spark wrote (Hadoop's rule: names starting with _ or . are not data)."""
     files = sorted(str(p) for p in table_dir.rglob("*.parquet")
                    if not any(part.startswith(("_", ".")) for part in p.relative_to(table_dir).parts))
     assert files, f"no data files under {table_dir}: did Spark build the table?"
@@ -183,17 +212,52 @@ def _equal(a, b, is_float: bool) -> bool:
     return a == b
 
 
-def test_spark_builds_the_same_marts_as_duckdb(both_engines):
-    settings, spark_warehouse = both_engines
+def test_both_engines_ran_through_dagster_with_the_same_outcomes(pipelines):
+    for engine in ENGINES:
+        outcome = pipelines[engine]["run"]
+        assert outcome.exit_code == 0, (engine, [c.description for c in outcome.failed_checks], outcome.step_failures)
+        assert "redcat_dbt" in outcome.step_seconds, (engine, outcome.step_seconds)
+        # the check's evidence, row counts and column types were read from the engine dbt built on
+        (check,) = [c for c in outcome.checks if c.name == "callback_completeness"]
+        assert check.metadata.get("partner_days"), (engine, check.metadata)
+        assert outcome.row_counts["marts/mart_brand_daily"] > 0
+        assert "gmv_estimated" in outcome.column_schemas["marts/mart_brand_daily"]
+    d, s = (pipelines[e]["run"] for e in ENGINES)
+
+    def dbt_checks(outcome):  # the DuckDB publication's own check has no Spark counterpart
+        return {(c.asset, c.name): c.passed for c in outcome.checks if not c.asset.startswith("serving/")}
+
+    assert dbt_checks(d) == dbt_checks(s)
+    assert len(dbt_checks(s)) > 50
+    assert {(c.partition, c.passed) for c in d.partition_checks} == {(c.partition, c.passed) for c in s.partition_checks}
+    tables = {k for k in d.row_counts if k.startswith(("marts/", "intermediate/"))}
+    assert {k: d.row_counts[k] for k in tables} == {k: s.row_counts.get(k) for k in tables}
+    # Spark ran without the DuckDB publication and compaction; DuckDB ran both
+    assert not any("publication" in k or "compaction" in k for k in s.step_seconds), s.step_seconds
+    assert any("publication" in k for k in d.step_seconds) and any("compaction" in k for k in d.step_seconds)
+
+
+def test_the_completeness_check_blocks_the_lossy_day_on_spark_as_on_duckdb(pipelines):
+    for engine in ENGINES:
+        cli = pipelines[engine]["cli"]
+        assert cli.exit_code == 1, (engine, cli.output[-3000:])
+        assert "FAILED" in cli.output and "Checks that did not pass" in cli.output, (engine, cli.output[-3000:])
+        blocking = {(d, p, s) for d, p, s, blocks in pipelines[engine]["evaluation"] if blocks}
+        assert blocking == {(LOSSY, "taobao", "fail")}, (engine, pipelines[engine]["evaluation"])
+    assert pipelines["duckdb"]["evaluation"] == pipelines["spark"]["evaluation"]
+    assert "On Spark the business marts" in pipelines["spark"]["cli"].output
+
+
+def test_spark_builds_the_same_marts_as_duckdb(pipelines):
+    settings = pipelines["duckdb"]["settings"]
     grains = _grains()
-    con = duckdb.connect()
+    con = duckdb.connect(str(settings.warehouse), read_only=True)  # the main database: its views resolve
     con.execute("SET TimeZone = 'UTC'")
-    con.execute(f"ATTACH '{settings.warehouse}' AS wh (READ_ONLY)")
     report = []
     for schema, table in STORED:
         assert table in grains, f"{schema}.{table} has no unique_combination test in its YAML: its grain is unknown"
-        files = _spark_files(spark_warehouse / f"{schema}.db" / table)
-        d_cols, d_floats, d_rows = _rows(con, f"wh.{schema}.{table}")
+        files = _spark_files(pipelines["spark_tables"] / table)
+        d_cols, d_floats, d_rows = _rows(con, f"{schema}.{table}")
         s_cols, s_floats, s_rows = _rows(con, f"read_parquet({files!r}, hive_partitioning = true)")
         # Spark stores the partition column (the report date) last; names, not positions, count
         assert sorted(d_cols) == sorted(s_cols), f"{table}: columns differ: duckdb only {set(d_cols) - set(s_cols)}, " \
@@ -218,29 +282,50 @@ def test_spark_builds_the_same_marts_as_duckdb(both_engines):
         report.append(f"{table}: {len(d_rows)} rows equal, doubles within {worst:.1e} relative")
     # the comparison covers both sampling ratios, every attribution model (markov and shapley
     # with weights learned from journeys), and report dates of step 1 that step 2 rebuilt
-    ratios = con.execute("SELECT DISTINCT sampling_ratio FROM wh.marts.mart_brand_daily WHERE gmv_observed > 0").fetchall()
+    ratios = con.execute("SELECT DISTINCT sampling_ratio FROM marts.mart_brand_daily WHERE gmv_observed > 0").fetchall()
     assert {r[0] for r in ratios} >= {0.5, 1.0}, ratios
-    models = con.execute("SELECT DISTINCT attribution_model FROM wh.marts.fct_attribution").fetchall()
+    models = con.execute("SELECT DISTINCT attribution_model FROM marts.fct_attribution").fetchall()
     assert {m[0] for m in models} == set(ATTRIBUTION_MODELS), models
-    learned = con.execute("SELECT count(*) FROM wh.intermediate.int_attribution_removal_effects WHERE removal_effect > 0 "
-                          "UNION ALL SELECT count(*) FROM wh.intermediate.int_attribution_shapley_values "
+    learned = con.execute("SELECT count(*) FROM intermediate.int_attribution_removal_effects WHERE removal_effect > 0 "
+                          "UNION ALL SELECT count(*) FROM intermediate.int_attribution_shapley_values "
                           "WHERE shapley_value > 0").fetchall()
     assert all(n[0] > 0 for n in learned), f"no learned data-driven weights (markov, shapley): {learned}"
-    rerun = START + dt.timedelta(days=FIRST_STEP_DAYS - 1)
-    first_rebuilt = con.execute("SELECT min(report_date) FROM wh.intermediate.int_reprocessing_dates WHERE reattribute").fetchone()[0]
-    assert first_rebuilt < rerun, f"step 2 rebuilt no date before {rerun} (from {first_rebuilt}): no late delivery reached back"
+    # the business marts stop at run 1: run 2's lossy day blocked them on both engines, while the
+    # credits (compared above) hold run 2's days
+    last = con.execute("SELECT max(report_date) FROM marts.mart_brand_daily").fetchone()[0]
+    assert last == RERUN, last
+    credited = con.execute("SELECT max(conversion_date) FROM intermediate.int_attribution_credits").fetchone()[0]
+    assert credited > RERUN, credited
     print("; ".join(report))
 
 
-def test_dagster_refuses_to_run_dbt_on_another_engine(tmp_path, monkeypatch):
-    """The code location's checks read their evidence from the DuckDB warehouse: with dbt pointed
-    at Spark they would describe stale data, so the dbt step fails and says what to do."""
-    import orchestration.definitions  # noqa: F401  (parsed for DuckDB before the variable is set)
-    from orchestration.runner import run
+def test_run_2_rebuilt_report_dates_of_run_1_that_late_events_reached(pipelines):
+    assert pipelines["rebuilt_from"] < RERUN, (f"run 2 rebuilt no date before {RERUN} (from {pipelines['rebuilt_from']}): "
+                                               "no late delivery reached back")
+    con = duckdb.connect(str(pipelines["duckdb"]["settings"].warehouse), read_only=True)
+    try:
+        duplicates = con.execute("SELECT sum(rows_duplicate) FROM ops.load_ledger_current WHERE delivery_date BETWEEN ? AND ?",
+                                 [RERUN, LOSSY]).fetchone()[0]
+    finally:
+        con.close()
+    assert duplicates, "run 2 saw no re-delivered (duplicate) events"
 
-    landing = tmp_path / "landing"
-    generate(small_options(start=START, days=1, scale=SCALE), landing)
-    monkeypatch.setenv("REDCAT_DBT_TARGET", "spark")
-    outcome = run(settings_for(landing, tmp_path / "wh"), START, START)
-    assert outcome.exit_code == 1
-    assert any("REDCAT_DBT_TARGET=spark" in failure for failure in outcome.step_failures), outcome.step_failures
+
+def test_an_unknown_dbt_target_is_refused_with_what_to_do(monkeypatch):
+    from redcat.warehouse_reader import dbt_target
+
+    monkeypatch.setenv("REDCAT_DBT_TARGET", "snowflake")
+    with pytest.raises(ValueError, match="REDCAT_DBT_TARGET='snowflake'.*duckdb, spark"):
+        dbt_target()
+
+
+def test_the_readers_session_uses_the_metastore_and_tables_of_dbts_profile(tmp_path):
+    """The Dagster step reads what dbt wrote only if its Spark session has the profile's settings."""
+    from redcat.warehouse_reader import spark_session_config
+
+    config = spark_session_config({"REDCAT_SPARK_DIR": str(tmp_path), "REDCAT_SPARK_MASTER": "local[1]"})
+    assert config["spark.sql.warehouse.dir"] == f"{tmp_path}/warehouse"
+    assert f"-Dderby.system.home={tmp_path}" in config["spark.driver.extraJavaOptions"]
+    assert config["spark.master"] == "local[1]" and config["spark.sql.session.timeZone"] == "UTC"
+    default = spark_session_config({})["spark.sql.warehouse.dir"]  # dbt's default, relative to dbt_project/
+    assert default == str(DBT_PROJECT_DIR.parent / "data" / "spark" / "warehouse")
