@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed-stamp
 help:
 	@echo "make demo   generate a synthetic month, materialise it, show the result"
 	@echo "make test   run the test suite"
-	@echo "make lint   sqlfluff on the dbt models"
+	@echo "make lint   ruff on the Python, sqlfluff on the dbt models"
 	@echo "make report one HTML report per brand from the published serving file"
 	@echo "make bench  benchmark at production scale (minutes)"
 	@echo "make ui     Dagster UI on the code location"
@@ -31,9 +31,12 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/pytest
 
-# SQL style of the dbt models (sqlfluff, dbt templater); make test checks the same (tests/test_lint.py).
+# Python style (ruff check and format, pyproject.toml) and SQL style of the dbt models (sqlfluff,
+# dbt templater); make test checks the same (tests/test_lint.py).
 # The dbt templater opens a connection: give it a scratch warehouse, not the user's.
 lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	@mkdir -p build
 	REDCAT_WAREHOUSE=$(CURDIR)/build/lint.duckdb $(BIN)/sqlfluff lint dbt_project/models
 

@@ -30,7 +30,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=20)
     ap.add_argument("--out", type=Path, default=None, help="also write every evaluated cell's summary here (CSV)")
-    ap.add_argument("--notes", action="store_true", help="per-note cells (int_estimation_note_cells) instead of brand cells")
+    ap.add_argument(
+        "--notes", action="store_true", help="per-note cells (int_estimation_note_cells) instead of brand cells"
+    )
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
@@ -55,7 +57,11 @@ def main() -> None:
     t["coverage"] = t.coverage.map(lambda v: f"{v:.3f}")
     t["median_width"] = t.median_width.map(lambda v: f"{v:.2f}")
     print(t.to_markdown(index=False))
-    by_mix = results[results.true_purchases >= 5].groupby(["mix", "partner", "measure", "period_grain"]).covered.agg(["size", "mean"])
+    by_mix = (
+        results[results.true_purchases >= 5]
+        .groupby(["mix", "partner", "measure", "period_grain"])
+        .covered.agg(["size", "mean"])
+    )
     print()
     print(by_mix.reset_index().to_markdown(index=False))
 

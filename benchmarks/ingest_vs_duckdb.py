@@ -36,8 +36,16 @@ def main() -> None:
     marker = args.workdir / f"generated-{args.scale}"
     if not marker.exists():
         shutil.rmtree(args.workdir, ignore_errors=True)
-        generate(GeneratorOptions(start=DAY - dt.timedelta(days=1), days=2, scale=Scale.factor(args.scale),
-                                  burn_in_days=1, faults=replace(GeneratorOptions(start=DAY, days=1).faults, late_share=0.02)), landing)
+        generate(
+            GeneratorOptions(
+                start=DAY - dt.timedelta(days=1),
+                days=2,
+                scale=Scale.factor(args.scale),
+                burn_in_days=1,
+                faults=replace(GeneratorOptions(start=DAY, days=1).faults, late_share=0.02),
+            ),
+            landing,
+        )
         marker.touch()
     home = args.workdir / "warehouse"
     shutil.rmtree(home, ignore_errors=True)
@@ -61,11 +69,22 @@ def main() -> None:
     path = next((landing / f"dt={DAY}" / "content").glob("note_events.jsonl*"))
     con = duckdb.connect()
     t0 = time.perf_counter()
-    con.execute(f"COPY (SELECT * FROM read_json('{path}', format='newline_delimited')) TO '{home}/plain.parquet' (FORMAT parquet)")
+    con.execute(
+        f"COPY (SELECT * FROM read_json('{path}', format='newline_delimited')) TO '{home}/plain.parquet' (FORMAT parquet)"
+    )
     duck_s = time.perf_counter() - t0
-    print(json.dumps({"rows": res.rows_loaded, "duplicates": res.rows_duplicate, "redcat_s": round(redcat_s, 2),
-                      "duckdb_read_json_to_parquet_s": round(duck_s, 2), "ratio": round(redcat_s / duck_s, 2),
-                      "stages_s": stages}))
+    print(
+        json.dumps(
+            {
+                "rows": res.rows_loaded,
+                "duplicates": res.rows_duplicate,
+                "redcat_s": round(redcat_s, 2),
+                "duckdb_read_json_to_parquet_s": round(duck_s, 2),
+                "ratio": round(redcat_s / duck_s, 2),
+                "stages_s": stages,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

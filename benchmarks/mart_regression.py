@@ -25,9 +25,9 @@ from pathlib import Path
 
 import duckdb
 
+from orchestration.runner import run
 from redcat.config import Settings
 from redcat.generate import Faults, GeneratorOptions, Scale, generate
-from orchestration.runner import run
 
 START = dt.date(2024, 6, 24)
 DAYS = 16
@@ -44,16 +44,27 @@ def _options(faults: Faults) -> GeneratorOptions:
 def build(world: str, home: Path) -> Settings:
     landing = home / "landing"
     generate(_options(WORLDS[world]), landing)
-    settings = Settings.from_env(landing_dir=landing, warehouse=home / "warehouse.duckdb", raw_dir=home / "raw",
-                                 serving=home / "serving.duckdb", export_dir=home / "export")
+    settings = Settings.from_env(
+        landing_dir=landing,
+        warehouse=home / "warehouse.duckdb",
+        raw_dir=home / "raw",
+        serving=home / "serving.duckdb",
+        export_dir=home / "export",
+    )
     end = START + dt.timedelta(days=DAYS - 1)
-    steps = [(START, end)] if world == "clean" else [(START, START + dt.timedelta(days=7))] + [
-        (d, d) for d in (START + dt.timedelta(days=i) for i in range(8, DAYS))]
+    steps = (
+        [(START, end)]
+        if world == "clean"
+        else [(START, START + dt.timedelta(days=7))]
+        + [(d, d) for d in (START + dt.timedelta(days=i) for i in range(8, DAYS))]
+    )
     for first, last in steps:
         outcome = run(settings, first, last)
         if outcome.exit_code != 0:
-            raise SystemExit(f"{world}: redcat run {first}..{last} exited {outcome.exit_code}: "
-                             + "; ".join([c.description for c in outcome.failed_checks] + outcome.step_failures))
+            raise SystemExit(
+                f"{world}: redcat run {first}..{last} exited {outcome.exit_code}: "
+                + "; ".join([c.description for c in outcome.failed_checks] + outcome.step_failures)
+            )
     return settings
 
 
@@ -65,14 +76,20 @@ def snapshot(out: Path, worlds: list[str]) -> None:
             target.mkdir(parents=True, exist_ok=True)
             con = duckdb.connect(str(settings.warehouse), read_only=True)
             try:
-                tables = con.execute("SELECT table_schema, table_name FROM information_schema.tables "
-                                     "WHERE table_schema IN ('marts', 'bi') ORDER BY 1, 2").fetchall()
+                tables = con.execute(
+                    "SELECT table_schema, table_name FROM information_schema.tables "
+                    "WHERE table_schema IN ('marts', 'bi') ORDER BY 1, 2"
+                ).fetchall()
                 for schema, table in tables:
                     if table == "metricflow_time_spine":
                         continue
                     path = target / f"{schema}.{table}.parquet"
-                    con.execute(f'COPY (SELECT * FROM "{schema}"."{table}" ORDER BY ALL) TO ? (FORMAT parquet)', [str(path)])
-                    print(f"{world} {schema}.{table}: {con.execute(f'SELECT count(*) FROM {schema}.{table}').fetchone()[0]:,} rows")
+                    con.execute(
+                        f'COPY (SELECT * FROM "{schema}"."{table}" ORDER BY ALL) TO ? (FORMAT parquet)', [str(path)]
+                    )
+                    print(
+                        f"{world} {schema}.{table}: {con.execute(f'SELECT count(*) FROM {schema}.{table}').fetchone()[0]:,} rows"
+                    )
             finally:
                 con.close()
 
@@ -80,8 +97,11 @@ def snapshot(out: Path, worlds: list[str]) -> None:
 def _rounded(con, path: Path, columns: list[str], digits: int) -> str:
     """SELECT of the file's columns with doubles rounded to `digits` decimals (sums in another
     order differ in the last bits)."""
-    types = dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet(?))",
-                             [str(path)]).fetchall())
+    types = dict(
+        con.execute(
+            "SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet(?))", [str(path)]
+        ).fetchall()
+    )
     cols = [f'round("{c}", {digits}) AS "{c}"' if types[c] in ("DOUBLE", "FLOAT") else f'"{c}"' for c in columns]
     return f"SELECT {', '.join(cols)} FROM read_parquet('{path}')"
 
@@ -89,18 +109,27 @@ def _rounded(con, path: Path, columns: list[str], digits: int) -> str:
 def _within_tolerance(con, old_file: Path, new_file: Path, columns: list[str]) -> int | None:
     """Rows whose doubles differ by more than 1e-9 relative, matched on all other columns; None when
     those columns are not a key (then only the rounded comparison stands)."""
-    types = dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet(?))",
-                             [str(old_file)]).fetchall())
+    types = dict(
+        con.execute(
+            "SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet(?))", [str(old_file)]
+        ).fetchall()
+    )
     keys = [c for c in columns if types[c] not in ("DOUBLE", "FLOAT")]
     doubles = [c for c in columns if c not in keys]
     key_list = ", ".join(f'"{k}"' for k in keys)
-    rows, distinct = con.execute(f"SELECT count(*), count(DISTINCT ({key_list})) FROM read_parquet(?)",
-                                 [str(old_file)]).fetchone()
+    rows, distinct = con.execute(
+        f"SELECT count(*), count(DISTINCT ({key_list})) FROM read_parquet(?)", [str(old_file)]
+    ).fetchone()
     if not keys or rows != distinct:
         return None
     on = " AND ".join(f'a."{k}" IS NOT DISTINCT FROM b."{k}"' for k in keys)
-    off = " OR ".join(f'abs(coalesce(a."{d}", 0) - coalesce(b."{d}", 0)) > 1e-9 * greatest(abs(coalesce(a."{d}", 0)), 1)'
-                      for d in doubles) or "false"
+    off = (
+        " OR ".join(
+            f'abs(coalesce(a."{d}", 0) - coalesce(b."{d}", 0)) > 1e-9 * greatest(abs(coalesce(a."{d}", 0)), 1)'
+            for d in doubles
+        )
+        or "false"
+    )
     return con.execute(f"""SELECT count(*) FROM read_parquet('{old_file}') a FULL JOIN read_parquet('{new_file}') b
                            ON {on} WHERE a."{keys[0]}" IS NULL AND b."{keys[0]}" IS NOT NULL
                               OR b."{keys[0]}" IS NULL AND a."{keys[0]}" IS NOT NULL OR {off}""").fetchone()[0]
@@ -127,16 +156,20 @@ def compare(old: Path, new: Path) -> int:
             problems += 1
             continue
         added = [c for c in new_cols if c not in old_cols]
-        n_old, n_new = (con.execute("SELECT count(*) FROM read_parquet(?)", [str(f)]).fetchone()[0]
-                        for f in (old_file, new_file))
+        n_old, n_new = (
+            con.execute("SELECT count(*) FROM read_parquet(?)", [str(f)]).fetchone()[0] for f in (old_file, new_file)
+        )
         a, b = _rounded(con, old_file, old_cols, 8), _rounded(con, new_file, old_cols, 8)
-        only = con.execute(f"SELECT (SELECT count(*) FROM ({a} EXCEPT ALL {b})), "
-                           f"(SELECT count(*) FROM ({b} EXCEPT ALL {a}))").fetchone()
+        only = con.execute(
+            f"SELECT (SELECT count(*) FROM ({a} EXCEPT ALL {b})), (SELECT count(*) FROM ({b} EXCEPT ALL {a}))"
+        ).fetchone()
         off = 0 if only == (0, 0) else _within_tolerance(con, old_file, new_file, old_cols)
         if n_old != n_new or off != 0:
             problems += 1
-            print(f"DIFFERENT {name}: {n_old:,} rows before, {n_new:,} after, {only[0]:,} rows only before, "
-                  f"{only[1]:,} only after" + ("" if off is None else f", {off:,} beyond 1e-9 relative"))
+            print(
+                f"DIFFERENT {name}: {n_old:,} rows before, {n_new:,} after, {only[0]:,} rows only before, "
+                f"{only[1]:,} only after" + ("" if off is None else f", {off:,} beyond 1e-9 relative")
+            )
             for row in con.execute(f"SELECT * FROM ({a} EXCEPT ALL {b}) LIMIT 3").fetchall():
                 print(f"  only before {row}")
             for row in con.execute(f"SELECT * FROM ({b} EXCEPT ALL {a}) LIMIT 3").fetchall():

@@ -16,28 +16,43 @@ FINISHED = [dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.Dagster
 RECENT_RUNS = 100
 
 
-@dg.run_failure_sensor(name="alert_on_run_failure", default_status=dg.DefaultSensorStatus.RUNNING,
-                       monitor_all_code_locations=False, minimum_interval_seconds=30,
-                       description="Sends a failed run to REDCAT_ALERT_WEBHOOK / REDCAT_ALERT_COMMAND (default: none).")
+@dg.run_failure_sensor(
+    name="alert_on_run_failure",
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    monitor_all_code_locations=False,
+    minimum_interval_seconds=30,
+    description="Sends a failed run to REDCAT_ALERT_WEBHOOK / REDCAT_ALERT_COMMAND (default: none).",
+)
 def alert_on_run_failure(context: dg.RunFailureSensorContext):
     if not alerts.configured():
         return dg.SkipReason("no REDCAT_ALERT_WEBHOOK or REDCAT_ALERT_COMMAND set")
     run = context.dagster_run
     tags = run.tags
     span = tags.get("dagster/partition") or "..".join(
-        t for t in (tags.get("dagster/asset_partition_range_start"), tags.get("dagster/asset_partition_range_end")) if t)
+        t for t in (tags.get("dagster/asset_partition_range_start"), tags.get("dagster/asset_partition_range_end")) if t
+    )
     message = context.failure_event.message or "failed"
-    for line in alerts.send({
-        "kind": "run_failure", "summary": f"redcat run {run.run_id[:8]} ({run.job_name} {span}) failed: {message}",
-        "run_id": run.run_id, "job": run.job_name, "partition": span or None, "description": message,
-        "dagster_home": context.instance.root_directory,
-    }):
+    for line in alerts.send(
+        {
+            "kind": "run_failure",
+            "summary": f"redcat run {run.run_id[:8]} ({run.job_name} {span}) failed: {message}",
+            "run_id": run.run_id,
+            "job": run.job_name,
+            "partition": span or None,
+            "description": message,
+            "dagster_home": context.instance.root_directory,
+        }
+    ):
         context.log.info(line)
 
 
-@dg.sensor(name="alert_on_check_failure", default_status=dg.DefaultSensorStatus.RUNNING, minimum_interval_seconds=30,
-           description="Sends every failed asset check (per partition where recorded) to REDCAT_ALERT_WEBHOOK / "
-                       "REDCAT_ALERT_COMMAND (default: none).")
+@dg.sensor(
+    name="alert_on_check_failure",
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=30,
+    description="Sends every failed asset check (per partition where recorded) to REDCAT_ALERT_WEBHOOK / "
+    "REDCAT_ALERT_COMMAND (default: none).",
+)
 def alert_on_check_failure(context: dg.SensorEvaluationContext):
     # Finished runs not looked at yet (the cursor keeps the ids of the last ones it saw; SQLite
     # storage is sharded by run, so the check results are read run by run).
@@ -57,13 +72,20 @@ def alert_on_check_failure(context: dg.SensorEvaluationContext):
                 continue
             asset, check = evaluation.asset_key.to_user_string(), evaluation.check_name
             where = f" {evaluation.partition}" if evaluation.partition else ""
-            for line in alerts.send({
-                "kind": "check_failure",
-                "summary": f"{evaluation.severity.value} {asset} {check}{where}: {(evaluation.description or '')[:300]}",
-                "run_id": run.run_id, "job": run.job_name, "asset": asset, "check": check,
-                "partition": evaluation.partition, "severity": evaluation.severity.value,
-                "description": evaluation.description, "dagster_home": context.instance.root_directory,
-            }):
+            for line in alerts.send(
+                {
+                    "kind": "check_failure",
+                    "summary": f"{evaluation.severity.value} {asset} {check}{where}: {(evaluation.description or '')[:300]}",
+                    "run_id": run.run_id,
+                    "job": run.job_name,
+                    "asset": asset,
+                    "check": check,
+                    "partition": evaluation.partition,
+                    "severity": evaluation.severity.value,
+                    "description": evaluation.description,
+                    "dagster_home": context.instance.root_directory,
+                }
+            ):
                 context.log.info(line)
             sent += 1
     if not sent:

@@ -21,7 +21,10 @@ def build_daily_schedule(job) -> dg.ScheduleDefinition:
     # The job's partitions are Asia/Shanghai days, so 03:00 is Shanghai time and each tick
     # targets the day that ended three hours earlier (a real partition key, not a range).
     return dg.build_schedule_from_partitioned_job(
-        job, hour_of_day=3, minute_of_hour=0, name="redcat_daily_schedule",
+        job,
+        hour_of_day=3,
+        minute_of_hour=0,
+        name="redcat_daily_schedule",
         description="03:00 Asia/Shanghai: ingest yesterday's deliveries and rebuild the report dates they touch.",
         default_status=dg.DefaultScheduleStatus.RUNNING,
     )
@@ -50,7 +53,14 @@ def late_delivery_sensor(context: dg.SensorEvaluationContext, warehouse: Warehou
         return dg.SkipReason(f"landing zone and ledger agree for {min(days)}..{max(days)}")
     requests = []
     for day, reasons in sorted(stale.items()):
-        digest = hashlib.sha256(json.dumps(landing_manifests(settings.landing_dir, day), sort_keys=True).encode()).hexdigest()[:16]
-        requests.append(dg.RunRequest(run_key=f"{day}:{digest}", partition_key=day.isoformat(),
-                                      tags={"redcat/reason": "; ".join(reasons)[:200]}))
+        digest = hashlib.sha256(
+            json.dumps(landing_manifests(settings.landing_dir, day), sort_keys=True).encode()
+        ).hexdigest()[:16]
+        requests.append(
+            dg.RunRequest(
+                run_key=f"{day}:{digest}",
+                partition_key=day.isoformat(),
+                tags={"redcat/reason": "; ".join(reasons)[:200]},
+            )
+        )
     return requests

@@ -14,11 +14,23 @@ from redcat.cli import InputProblem, UsageProblem, _date, _environment_problems,
 @main.command("run")
 @click.option("--from", "start", callback=_date, required=True, help="First delivery date, YYYY-MM-DD (Asia/Shanghai).")
 @click.option("--to", "end", callback=_date, required=True, help="Last delivery date, inclusive.")
-@click.option("--landing", type=click.Path(path_type=Path), help="Landing directory [REDCAT_LANDING_DIR, data/landing].")
-@click.option("--warehouse", type=click.Path(path_type=Path), help="Warehouse DuckDB file [REDCAT_WAREHOUSE, data/warehouse.duckdb].")
-@click.option("--target", type=click.Choice(["duckdb", "spark"]), envvar="REDCAT_DBT_TARGET", default="duckdb",
-              show_default=True, help="dbt target the models build on [REDCAT_DBT_TARGET]; spark: a local PySpark "
-              "(profiles.yml), tables and metastore in REDCAT_SPARK_DIR (default <warehouse dir>/spark).")
+@click.option(
+    "--landing", type=click.Path(path_type=Path), help="Landing directory [REDCAT_LANDING_DIR, data/landing]."
+)
+@click.option(
+    "--warehouse",
+    type=click.Path(path_type=Path),
+    help="Warehouse DuckDB file [REDCAT_WAREHOUSE, data/warehouse.duckdb].",
+)
+@click.option(
+    "--target",
+    type=click.Choice(["duckdb", "spark"]),
+    envvar="REDCAT_DBT_TARGET",
+    default="duckdb",
+    show_default=True,
+    help="dbt target the models build on [REDCAT_DBT_TARGET]; spark: a local PySpark "
+    "(profiles.yml), tables and metastore in REDCAT_SPARK_DIR (default <warehouse dir>/spark).",
+)
 @click.option("--verbose", "-v", is_flag=True, help="Show Dagster's log (INFO) on the terminal.")
 def run_command(start, end, landing, warehouse, target, verbose):
     """Materialise ingestion, dbt models and checks for delivery dates FROM..TO (in-process Dagster).
@@ -37,8 +49,10 @@ def run_command(start, end, landing, warehouse, target, verbose):
         raise UsageProblem(f"--to {end} is before --from {start}")
     settings = Settings.from_env(landing_dir=landing, warehouse=warehouse)
     if not settings.landing_dir.is_dir():
-        raise UsageProblem(f"landing directory {settings.landing_dir} does not exist; pass --landing DIR, set "
-                           "REDCAT_LANDING_DIR, or create one with `redcat generate`")
+        raise UsageProblem(
+            f"landing directory {settings.landing_dir} does not exist; pass --landing DIR, set "
+            "REDCAT_LANDING_DIR, or create one with `redcat generate`"
+        )
     try:
         outcome = run(settings, start, end, console=console, log_level="INFO" if verbose else "CRITICAL", target=target)
     except _environment_problems() as e:

@@ -22,17 +22,19 @@ COMPACTION = dg.AssetKey(["ops", "warehouse_compaction"])
     kinds={"duckdb"},
     owners=["team:data-engineering"],
     description="The working warehouse's dead space after replaced dates: checked after every publication and "
-                "compacted (COPY FROM DATABASE into a new file, checked table by table, swapped in atomically) when "
-                "free blocks exceed REDCAT_COMPACT_FREE_SHARE (default 0.25; docs/performance.md).",
+    "compacted (COPY FROM DATABASE into a new file, checked table by table, swapped in atomically) when "
+    "free blocks exceed REDCAT_COMPACT_FREE_SHARE (default 0.25; docs/performance.md).",
 )
 def warehouse_compaction(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     result = compact(warehouse.settings().warehouse)
     context.log.info(result.reason)
-    return dg.MaterializeResult(metadata={
-        "compacted": result.compacted,
-        "free_share_before": dg.MetadataValue.float(round(result.blocks_before.free_share, 4)),
-        "blocks_before": result.blocks_before.total,
-        "size_before_mib": dg.MetadataValue.float(round(result.bytes_before / 2**20, 2)),
-        "size_after_mib": dg.MetadataValue.float(round(result.bytes_after / 2**20, 2)),
-        "detail": result.reason,
-    })
+    return dg.MaterializeResult(
+        metadata={
+            "compacted": result.compacted,
+            "free_share_before": dg.MetadataValue.float(round(result.blocks_before.free_share, 4)),
+            "blocks_before": result.blocks_before.total,
+            "size_before_mib": dg.MetadataValue.float(round(result.bytes_before / 2**20, 2)),
+            "size_after_mib": dg.MetadataValue.float(round(result.bytes_after / 2**20, 2)),
+            "detail": result.reason,
+        }
+    )

@@ -46,9 +46,13 @@ def _manifest_is_stale(project: DbtProject) -> bool:
     if not manifest.exists():
         return True
     built = manifest.stat().st_mtime
-    sources = [project.project_dir / "dbt_project.yml", *project.project_dir.glob("models/**/*"),
-               *project.project_dir.glob("macros/**/*"), *project.project_dir.glob("tests/**/*"),
-               *(project.project_dir.parent / "seeds").glob("*")]
+    sources = [
+        project.project_dir / "dbt_project.yml",
+        *project.project_dir.glob("models/**/*"),
+        *project.project_dir.glob("macros/**/*"),
+        *project.project_dir.glob("tests/**/*"),
+        *(project.project_dir.parent / "seeds").glob("*"),
+    ]
     return any(p.is_file() and p.stat().st_mtime > built for p in sources)
 
 
@@ -86,8 +90,10 @@ class RedcatTranslator(DagsterDbtTranslator):
         for dep in spec.deps:
             path = dep.asset_key.path
             if len(path) == 2 and path[0] == PARTNERS_SOURCE:
-                deps += [dg.AssetDep(dg.AssetKey([partner, path[1]]), partition_mapping=dep.partition_mapping)
-                         for partner in reference.partners()]
+                deps += [
+                    dg.AssetDep(dg.AssetKey([partner, path[1]]), partition_mapping=dep.partition_mapping)
+                    for partner in reference.partners()
+                ]
             else:
                 deps.append(dep)
         return spec.replace_attributes(deps=deps) if deps != list(spec.deps) else spec
@@ -123,8 +129,12 @@ def redcat_dbt(context: dg.AssetExecutionContext) -> Iterator:
     with environment({"REDCAT_WINDOW_START": start, "REDCAT_WINDOW_END": end}):
         # One fixed target directory instead of a new one per run (it keeps the partial-parse state).
         # Spark's artifacts apart from DuckDB's (a target change would also defeat partial parsing).
-        invocation = dbt.cli(["build", "--exclude-resource-type", "unit_test", "--target", target], context=context,
-                             raise_on_error=False, target_path=Path("target") / DBT_TARGET_PATHS[target])
+        invocation = dbt.cli(
+            ["build", "--exclude-resource-type", "unit_test", "--target", target],
+            context=context,
+            raise_on_error=False,
+            target_path=Path("target") / DBT_TARGET_PATHS[target],
+        )
     # The warehouse is dbt's until it exits (DuckDB has one writer, Spark's Derby metastore one
     # process): model outputs (to add row counts and column types) and the completeness check (to
     # add its evidence) are held and yielded after, read through the engine that holds the data.
@@ -154,27 +164,53 @@ def redcat_dbt(context: dg.AssetExecutionContext) -> Iterator:
     failed_nodes = _failed_nodes(invocation)
     if failed_nodes:
         raise dg.Failure(
-            description="dbt could not build: " + "; ".join(failed_nodes)
+            description="dbt could not build: "
+            + "; ".join(failed_nodes)
             + f". Models downstream of these were not built. Fix the model or its logic (the dbt log is in "
             f"{invocation.target_path / 'dbt.log'}), then re-run these partitions.",
         )
 
 
 EVIDENCE_COLUMNS = {  # column -> Dagster table type, for the partner-day evidence table
-    "report_date": "string", "partner": "string", "clicked_users": "int", "visited_users": "int",
-    "observed_coverage": "float", "expected_coverage": "float", "ci_low": "float", "ci_high": "float",
-    "p_value_below": "float", "status": "string", "accepted_by": "string", "worst_status": "string",
-    "failing_stages": "string", "failing_brands": "string", "profile_status": "string", "truncated_after_hour": "int",
+    "report_date": "string",
+    "partner": "string",
+    "clicked_users": "int",
+    "visited_users": "int",
+    "observed_coverage": "float",
+    "expected_coverage": "float",
+    "ci_low": "float",
+    "ci_high": "float",
+    "p_value_below": "float",
+    "status": "string",
+    "accepted_by": "string",
+    "worst_status": "string",
+    "failing_stages": "string",
+    "failing_brands": "string",
+    "profile_status": "string",
+    "truncated_after_hour": "int",
 }
 COVERAGE_FLOATS = ("observed_coverage", "expected_coverage", "ci_low", "ci_high", "p_value_below", "p_value_above")
 
 
 def _evidence_table(rows: list[dict]) -> dg.MetadataValue:
-    records = [dg.TableRecord({c: (str(r[c]) if t == "string" and r[c] is not None else
-                                   float(r[c]) if t == "float" and r[c] is not None else r[c])
-                               for c, t in EVIDENCE_COLUMNS.items()}) for r in rows]
-    return dg.MetadataValue.table(records, schema=dg.TableSchema(
-        columns=[dg.TableColumn(c, t) for c, t in EVIDENCE_COLUMNS.items()]))
+    records = [
+        dg.TableRecord(
+            {
+                c: (
+                    str(r[c])
+                    if t == "string" and r[c] is not None
+                    else float(r[c])
+                    if t == "float" and r[c] is not None
+                    else r[c]
+                )
+                for c, t in EVIDENCE_COLUMNS.items()
+            }
+        )
+        for r in rows
+    ]
+    return dg.MetadataValue.table(
+        records, schema=dg.TableSchema(columns=[dg.TableColumn(c, t) for c, t in EVIDENCE_COLUMNS.items()])
+    )
 
 
 def _completeness_by_partition(checked: dg.AssetCheckResult, reader, partitions: set[str]) -> list:
@@ -198,18 +234,31 @@ def _completeness_by_partition(checked: dg.AssetCheckResult, reader, partitions:
             for column in COVERAGE_FLOATS:
                 if r[column] is not None:
                     metadata[f"{r['partner']}_{column}"] = dg.MetadataValue.float(float(r[column]))
-        out.append(dg.AssetCheckEvaluation(
-            asset_key=checked.asset_key, check_name=checked.check_name, partition=day, severity=checked.severity,
-            passed=not any(r["blocks_marts"] for r in rows), metadata=metadata,
-            description=" ".join([explain(r) for r in rows] + [explain_brand(b) for b in brands.get(day, [])]
-                                 + [explain_profile(r) for r in rows if r["profile_blocks"]])))
+        out.append(
+            dg.AssetCheckEvaluation(
+                asset_key=checked.asset_key,
+                check_name=checked.check_name,
+                partition=day,
+                severity=checked.severity,
+                passed=not any(r["blocks_marts"] for r in rows),
+                metadata=metadata,
+                description=" ".join(
+                    [explain(r) for r in rows]
+                    + [explain_brand(b) for b in brands.get(day, [])]
+                    + [explain_profile(r) for r in rows if r["profile_blocks"]]
+                ),
+            )
+        )
     return out
 
 
 def _with_evidence(event: dg.AssetCheckResult, reader) -> tuple[dg.AssetCheckResult, list[dict]]:
     """The check result with its evidence, and the evidence's partner-day rows (for the ops log)."""
     evidence = completeness_evidence(reader)
-    metadata = {**event.metadata, **{k: v for k, v in evidence.metadata.items() if k not in ("partner_days", "stage_tests")}}
+    metadata = {
+        **event.metadata,
+        **{k: v for k, v in evidence.metadata.items() if k not in ("partner_days", "stage_tests")},
+    }
     for column in COVERAGE_FLOATS:  # one partner-day: its figures as floats
         if isinstance(metadata.get(column), (int, float)):
             metadata[column] = dg.MetadataValue.float(float(metadata[column]))
@@ -240,8 +289,12 @@ def _with_table_metadata(outputs: list[dg.Output], context, reader) -> Iterator[
         if path not in columns:
             yield output
             continue
-        metadata = {**output.metadata, "dagster/column_schema": dg.TableSchema(
-            columns=[dg.TableColumn(name, dtype) for name, dtype in columns[path]])}
+        metadata = {
+            **output.metadata,
+            "dagster/column_schema": dg.TableSchema(
+                columns=[dg.TableColumn(name, dtype) for name, dtype in columns[path]]
+            ),
+        }
         if path in counts:
             metadata["dagster/row_count"] = counts[path]
         yield output.with_metadata(metadata)
@@ -255,8 +308,11 @@ def _failed_nodes(invocation) -> list[str]:
     except Exception:  # no artifact: dbt failed before running anything
         error = invocation.get_error()
         return [str(error)] if error else []
-    return [f"{r['unique_id']}: {(r.get('message') or '').strip()}" for r in results
-            if r["status"] == "error" and not r["unique_id"].startswith(("test.", "unit_test."))]
+    return [
+        f"{r['unique_id']}: {(r.get('message') or '').strip()}"
+        for r in results
+        if r["status"] == "error" and not r["unique_id"].startswith(("test.", "unit_test."))
+    ]
 
 
 class RedcatDbtCliResource(DbtCliResource):

@@ -16,8 +16,8 @@ from redcat.warehouse_reader import dbt_target
 # marts and bi tables, and there is no DuckDB warehouse file to compact.
 daily_job = dg.define_asset_job(
     "redcat_daily",
-    selection=dg.AssetSelection.all() - (dg.AssetSelection.assets(PUBLICATION, COMPACTION) if dbt_target() == "spark"
-                                         else dg.AssetSelection.assets()),
+    selection=dg.AssetSelection.all()
+    - (dg.AssetSelection.assets(PUBLICATION, COMPACTION) if dbt_target() == "spark" else dg.AssetSelection.assets()),
     description="Ingest the delivery dates, rebuild what they touch, run every check.",
 )
 

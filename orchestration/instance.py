@@ -54,9 +54,11 @@ def release_abandoned_runs(instance: dg.DagsterInstance) -> list[str]:
     for a writer that no longer exists. Returns what was done, for the log."""
     done = []
     host = socket.gethostname()
-    records = instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED,
-                                                                  dg.DagsterRunStatus.STARTING],
-                                                        tags={ENTRY_TAG: "redcat run"}))
+    records = instance.get_runs(
+        filters=dg.RunsFilter(
+            statuses=[dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING], tags={ENTRY_TAG: "redcat run"}
+        )
+    )
     for run in records:
         pid = run.tags.get(PID_TAG)
         if run.tags.get(HOST_TAG) != host or not pid or not pid.isdigit() or _alive(int(pid)):

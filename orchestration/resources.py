@@ -1,6 +1,5 @@
 """Resources: where the warehouse lives (from REDCAT_* environment variables), and where progress goes."""
 
-
 from collections.abc import Iterator
 from contextlib import contextmanager
 

@@ -36,8 +36,16 @@ class RichProgress:
     never takes over stdout: what dbt prints goes to the run's log file, not into the display."""
 
     def __init__(self, console: Console, total_steps: int):
-        self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                            console=console, transient=True, redirect_stdout=False, redirect_stderr=False)
+        self.bar = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+            redirect_stdout=False,
+            redirect_stderr=False,
+        )
         self.task = self.bar.add_task("starting", total=total_steps)
 
     def update(self, context, step: str, partition: str, stage: str) -> None:
@@ -49,9 +57,16 @@ class RichProgress:
         self.bar.advance(self.task)
 
 
-def run(settings: Settings, start: dt.date, end: dt.date, console: Console | None = None,
-        log_level: str = "CRITICAL", selection: str = "all", defs: dg.Definitions | None = None,
-        target: str | None = None) -> RunOutcome:
+def run(
+    settings: Settings,
+    start: dt.date,
+    end: dt.date,
+    console: Console | None = None,
+    log_level: str = "CRITICAL",
+    selection: str = "all",
+    defs: dg.Definitions | None = None,
+    target: str | None = None,
+) -> RunOutcome:
     """Execute the daily job of `defs` (default: the redcat code location) for delivery dates
     start..end in this process. Dagster's console log is quiet by default (`log_level`); the
     outcome carries every check result for the summary, the log file everything else.
@@ -70,8 +85,15 @@ def run(settings: Settings, start: dt.date, end: dt.date, console: Console | Non
         return _run(settings, start, end, console, log_level, selection, defs)
 
 
-def _run(settings: Settings, start: dt.date, end: dt.date, console: Console | None, log_level: str,
-         selection: str, defs: dg.Definitions | None) -> RunOutcome:
+def _run(
+    settings: Settings,
+    start: dt.date,
+    end: dt.date,
+    console: Console | None,
+    log_level: str,
+    selection: str,
+    defs: dg.Definitions | None,
+) -> RunOutcome:
     from redcat.duck import connect, wait_until_free
     from redcat.ingest import backfill
     from redcat.ingest.rules import Rules
@@ -96,8 +118,15 @@ def _run(settings: Settings, start: dt.date, end: dt.date, console: Console | No
     return outcome
 
 
-def _execute(settings: Settings, start: dt.date, end: dt.date, console: Console | None, log_level: str,
-             selection: str, defs: dg.Definitions | None) -> RunOutcome:
+def _execute(
+    settings: Settings,
+    start: dt.date,
+    end: dt.date,
+    console: Console | None,
+    log_level: str,
+    selection: str,
+    defs: dg.Definitions | None,
+) -> RunOutcome:
     with environment(settings.export_env()):  # dbt subprocesses and Dagster resources read REDCAT_*
         if defs is None:
             from orchestration.definitions import defs
@@ -111,9 +140,13 @@ def _execute(settings: Settings, start: dt.date, end: dt.date, console: Console 
         instance = instance_for(settings.dagster_home)
         released = release_abandoned_runs(instance)
         run_id = str(uuid.uuid4())
-        tags = {"dagster/asset_partition_range_start": start.isoformat(),
-                "dagster/asset_partition_range_end": end.isoformat(), ENTRY_TAG: "redcat run",
-                PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()}
+        tags = {
+            "dagster/asset_partition_range_start": start.isoformat(),
+            "dagster/asset_partition_range_end": end.isoformat(),
+            ENTRY_TAG: "redcat run",
+            PID_TAG: str(os.getpid()),
+            HOST_TAG: socket.gethostname(),
+        }
         run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
         keys = [k for a in ingestion_assets for k in a.keys] if selection == "ingestion" else None
         if keys is None and os.environ.get("REDCAT_DBT_TARGET") == "spark":
@@ -128,22 +161,48 @@ def _execute(settings: Settings, start: dt.date, end: dt.date, console: Console 
             log.write("\n== dbt and step output ==\n")
             # Dagster's console log (with --verbose) stays on the terminal; what dbt prints always
             # goes to the file. The display is entered last so it draws on the real terminal.
-            with redirect_stdout(log), (redirect_stderr(log) if log_level == "CRITICAL" else _null()), \
-                    (progress.bar if console else _null()), ProgressReporter.sink(progress):
-                result = job.execute_in_process(instance=instance, tags=tags, run_config=run_config,
-                                                asset_selection=keys, raise_on_error=False, run_id=run_id)
+            with (
+                redirect_stdout(log),
+                redirect_stderr(log) if log_level == "CRITICAL" else _null(),
+                progress.bar if console else _null(),
+                ProgressReporter.sink(progress),
+            ):
+                result = job.execute_in_process(
+                    instance=instance,
+                    tags=tags,
+                    run_config=run_config,
+                    asset_selection=keys,
+                    raise_on_error=False,
+                    run_id=run_id,
+                )
             _append_event_log(log, instance, run_id)
-    outcome = RunOutcome(start, end, result.run_id, result.success, log_path=str(log_path),
-                         dagster_home=str(settings.dagster_home))
+    outcome = RunOutcome(
+        start, end, result.run_id, result.success, log_path=str(log_path), dagster_home=str(settings.dagster_home)
+    )
     for ev in result.get_asset_check_evaluations():
         if ev.partition is not None:  # one delivery date's evaluation: the step's result follows
-            outcome.partition_checks.append(CheckOutcome(ev.asset_key.to_user_string(), ev.check_name, ev.passed,
-                                                         ev.severity.value, ev.description or "", partition=ev.partition))
+            outcome.partition_checks.append(
+                CheckOutcome(
+                    ev.asset_key.to_user_string(),
+                    ev.check_name,
+                    ev.passed,
+                    ev.severity.value,
+                    ev.description or "",
+                    partition=ev.partition,
+                )
+            )
             continue
-        outcome.checks.append(CheckOutcome(ev.asset_key.to_user_string(), ev.check_name, ev.passed,
-                                           ev.severity.value, ev.description or _describe_dbt_test(ev, log_path),
-                                           {k: getattr(v, "value", v) for k, v in ev.metadata.items()},
-                                           partition=ev.partition))
+        outcome.checks.append(
+            CheckOutcome(
+                ev.asset_key.to_user_string(),
+                ev.check_name,
+                ev.passed,
+                ev.severity.value,
+                ev.description or _describe_dbt_test(ev, log_path),
+                {k: getattr(v, "value", v) for k, v in ev.metadata.items()},
+                partition=ev.partition,
+            )
+        )
     for ev in result.get_step_failure_events():
         err = ev.event_specific_data.error
         if err and err.cls_name == "DagsterAssetCheckFailedError":
@@ -201,11 +260,12 @@ def _describe_dbt_test(ev, log_path) -> str:
         return ""
     failed = ev.metadata.get("dagster_dbt/failed_row_count")
     count = f"{failed.value:,} failing rows" if failed is not None else "failed"
-    return (f"dbt test {ev.check_name} on {ev.asset_key.to_user_string()}: {count}. The test's SQL and the rows are in "
-            f"the run log ({log_path}) and dbt_project/target/dagster/; fix the data or the model, then re-run.")
+    return (
+        f"dbt test {ev.check_name} on {ev.asset_key.to_user_string()}: {count}. The test's SQL and the rows are in "
+        f"the run log ({log_path}) and dbt_project/target/dagster/; fix the data or the model, then re-run."
+    )
 
 
 @contextmanager
 def _null():
     yield
-

@@ -28,24 +28,34 @@ warnings.filterwarnings("ignore", category=dg.BetaWarning, message=".*backfill_p
     kinds={"duckdb", "parquet"},
     owners=["team:data-engineering"],
     description="The marts and bi views as one Parquet folder per publication (data/export/<schema>/<table> is the "
-                "current one) and a self-contained DuckDB serving file (data/serving.duckdb) that BI tools read: "
-                "published atomically after every successful run (docs/bi.md).",
-    check_specs=[dg.AssetCheckSpec("serving_matches_marts", asset=PUBLICATION, blocking=True,
-                                   description="Every exported date has exactly the warehouse's rows in the serving file.")],
+    "current one) and a self-contained DuckDB serving file (data/serving.duckdb) that BI tools read: "
+    "published atomically after every successful run (docs/bi.md).",
+    check_specs=[
+        dg.AssetCheckSpec(
+            "serving_matches_marts",
+            asset=PUBLICATION,
+            blocking=True,
+            description="Every exported date has exactly the warehouse's rows in the serving file.",
+        )
+    ],
 )
 def publication(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> Iterator:
     if dbt_target() == "spark":
-        raise dg.Failure(description="REDCAT_DBT_TARGET=spark: the marts are Spark tables, and the publication exports "
-                         "the DuckDB warehouse. On Spark BI reads the marts and bi tables of the Spark warehouse "
-                         "(docs/spark.md); `redcat run --target spark` does not run this step.")
+        raise dg.Failure(
+            description="REDCAT_DBT_TARGET=spark: the marts are Spark tables, and the publication exports "
+            "the DuckDB warehouse. On Spark BI reads the marts and bi tables of the Spark warehouse "
+            "(docs/spark.md); `redcat run --target spark` does not run this step."
+        )
     settings = warehouse.settings()
     pub = publish(settings, run_id=context.run.run_id)
-    yield dg.MaterializeResult(metadata={
-        "publication": pub.id,
-        "serving_file": dg.MetadataValue.path(pub.serving),
-        "dates_exported": len(pub.dates_exported),
-        "rows": dg.MetadataValue.json(pub.rows),
-    })
+    yield dg.MaterializeResult(
+        metadata={
+            "publication": pub.id,
+            "serving_file": dg.MetadataValue.path(pub.serving),
+            "dates_exported": len(pub.dates_exported),
+            "rows": dg.MetadataValue.json(pub.rows),
+        }
+    )
     yield _compare(settings, pub)
 
 
@@ -65,7 +75,10 @@ def _compare(settings, pub) -> dg.AssetCheckResult:
         wh.close()
         sv.close()
     return dg.AssetCheckResult(
-        asset_key=PUBLICATION, check_name="serving_matches_marts", passed=not mismatches,
-        description="; ".join(mismatches) + ". Re-run the partition to publish again." if mismatches
+        asset_key=PUBLICATION,
+        check_name="serving_matches_marts",
+        passed=not mismatches,
+        description="; ".join(mismatches) + ". Re-run the partition to publish again."
+        if mismatches
         else f"{len(TABLES)} tables, {len(pub.dates_exported)} dates: the serving file holds the warehouse's rows",
     )

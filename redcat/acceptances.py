@@ -17,7 +17,9 @@ import duckdb
 
 from redcat.config import Settings
 
-SCHEMA = "partner VARCHAR, report_date DATE, accepted_by VARCHAR, reason VARCHAR, accepted_at TIMESTAMPTZ, stage VARCHAR"
+SCHEMA = (
+    "partner VARCHAR, report_date DATE, accepted_by VARCHAR, reason VARCHAR, accepted_at TIMESTAMPTZ, stage VARCHAR"
+)
 COLUMNS = "partner, report_date, accepted_by, reason, accepted_at, stage"
 
 
@@ -35,8 +37,10 @@ def ensure(settings: Settings) -> Path:
     with duckdb.connect() as con:
         names = [r[0] for r in con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(target)]).fetchall()]
         if "stage" not in names:
-            old = con.execute("SELECT partner, report_date, accepted_by, reason, accepted_at, NULL "
-                              "FROM read_parquet(?)", [str(target)]).fetchall()
+            old = con.execute(
+                "SELECT partner, report_date, accepted_by, reason, accepted_at, NULL FROM read_parquet(?)",
+                [str(target)],
+            ).fetchall()
     if "stage" not in names:
         _write(target, old)
     return target

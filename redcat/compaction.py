@@ -60,22 +60,29 @@ def free_share_threshold() -> float | None:
     except ValueError:
         value = -1.0
     if not 0 <= value <= 1:
-        raise CompactionProblem(f"REDCAT_COMPACT_FREE_SHARE={raw!r} is not a share between 0 and 1 or 'off'; "
-                                f"unset it for the default {DEFAULT_FREE_SHARE:g}")
+        raise CompactionProblem(
+            f"REDCAT_COMPACT_FREE_SHARE={raw!r} is not a share between 0 and 1 or 'off'; "
+            f"unset it for the default {DEFAULT_FREE_SHARE:g}"
+        )
     return value
 
 
 def blocks(con: duckdb.DuckDBPyConnection) -> Blocks:
-    (total, free), = con.execute(
-        "SELECT total_blocks, free_blocks FROM pragma_database_size() "
-        "WHERE database_name = current_database()").fetchall()
+    ((total, free),) = con.execute(
+        "SELECT total_blocks, free_blocks FROM pragma_database_size() WHERE database_name = current_database()"
+    ).fetchall()
     return Blocks(total=total, free=free)
 
 
 def _tables(con: duckdb.DuckDBPyConnection, catalog: str) -> list[str]:
-    return [f'"{s}"."{t}"' for s, t in con.execute(
-        "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = ? AND NOT internal "
-        "ORDER BY 1, 2", [catalog]).fetchall()]
+    return [
+        f'"{s}"."{t}"'
+        for s, t in con.execute(
+            "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = ? AND NOT internal "
+            "ORDER BY 1, 2",
+            [catalog],
+        ).fetchall()
+    ]
 
 
 def compact(path: Path | str, threshold: float | None = None) -> Compaction:
@@ -93,13 +100,18 @@ def compact(path: Path | str, threshold: float | None = None) -> Compaction:
         con.close()
     size_before = path.stat().st_size
     if threshold is None or before.free_share <= threshold or before.free == 0:
-        why = "compaction is off (REDCAT_COMPACT_FREE_SHARE)" if threshold is None else (
-            f"{before.free_share:.0%} of {before.total:,} blocks free, compacting above {threshold:.0%}")
+        why = (
+            "compaction is off (REDCAT_COMPACT_FREE_SHARE)"
+            if threshold is None
+            else (f"{before.free_share:.0%} of {before.total:,} blocks free, compacting above {threshold:.0%}")
+        )
         return Compaction(False, size_before, size_before, before, why)
     wal = path.with_name(path.name + ".wal")
     if wal.exists():  # it would be replayed onto the new file
-        raise CompactionProblem(f"{wal} still exists after a checkpoint: another process is writing {path}; "
-                                "compact when it has finished (redcat compact)")
+        raise CompactionProblem(
+            f"{wal} still exists after a checkpoint: another process is writing {path}; "
+            "compact when it has finished (redcat compact)"
+        )
     new = path.with_name(f"{path.name}.compact-{uuid.uuid4().hex[:8]}")
     catalog = path.stem  # the name the file is attached under when opened, as in every view's binding
     con = duckdb.connect()
@@ -109,14 +121,18 @@ def compact(path: Path | str, threshold: float | None = None) -> Compaction:
         con.execute(f'COPY FROM DATABASE compact_source TO "{catalog}"')
         source, copied = _tables(con, "compact_source"), _tables(con, catalog)
         if source != copied:
-            raise CompactionProblem(f"compacting {path}: the copy has tables {sorted(set(copied) ^ set(source))} "
-                                    "different from the original; the original is unchanged")
+            raise CompactionProblem(
+                f"compacting {path}: the copy has tables {sorted(set(copied) ^ set(source))} "
+                "different from the original; the original is unchanged"
+            )
         for table in source:
             a = con.execute(f"SELECT count(*) FROM compact_source.{table}").fetchone()[0]
             b = con.execute(f'SELECT count(*) FROM "{catalog}".{table}').fetchone()[0]
             if a != b:
-                raise CompactionProblem(f"compacting {path}: {table} has {b:,} rows in the copy, {a:,} in the "
-                                        "original; the original is unchanged")
+                raise CompactionProblem(
+                    f"compacting {path}: {table} has {b:,} rows in the copy, {a:,} in the "
+                    "original; the original is unchanged"
+                )
         con.execute(f'DETACH "{catalog}"')
     except BaseException:
         con.close()
@@ -127,6 +143,11 @@ def compact(path: Path | str, threshold: float | None = None) -> Compaction:
         os.fsync(f.fileno())
     os.replace(new, path)
     size_after = path.stat().st_size
-    return Compaction(True, size_before, size_after, before,
-                      f"{before.free_share:.0%} of {before.total:,} blocks were free: "
-                      f"{size_before / 2**20:,.1f} MiB -> {size_after / 2**20:,.1f} MiB")
+    return Compaction(
+        True,
+        size_before,
+        size_after,
+        before,
+        f"{before.free_share:.0%} of {before.total:,} blocks were free: "
+        f"{size_before / 2**20:,.1f} MiB -> {size_after / 2**20:,.1f} MiB",
+    )

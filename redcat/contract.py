@@ -25,8 +25,14 @@ AFTER_DELIVERY = "after_delivery"  # dated after its delivery date (beyond the c
 OLDER_THAN_HORIZON = "older_than_horizon"  # an event dated more than the dedup horizon before its delivery
 OUTSIDE_PROGRAMME = "outside_programme"  # a callback dated outside every sampling programme of its partner
 IMPLAUSIBLE_AMOUNT = "implausible_amount"  # an amount above the partner's plausible maximum (seeds/partners.csv)
-QUARANTINE_REASONS = REASONS + (INVALID_VALUE, LINE_TOO_LONG, AFTER_DELIVERY, OLDER_THAN_HORIZON, OUTSIDE_PROGRAMME,
-                                IMPLAUSIBLE_AMOUNT)
+QUARANTINE_REASONS = REASONS + (
+    INVALID_VALUE,
+    LINE_TOO_LONG,
+    AFTER_DELIVERY,
+    OLDER_THAN_HORIZON,
+    OUTSIDE_PROGRAMME,
+    IMPLAUSIBLE_AMOUNT,
+)
 
 
 @dataclass(frozen=True)

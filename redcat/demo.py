@@ -58,10 +58,12 @@ def run_demo(run: Callable[..., RunOutcome], settings: Settings | None = None) -
     before = INCIDENT.day - dt.timedelta(days=1)
     console.rule("[bold]redcat demo[/bold]")
 
-    console.print(f"\n[bold]1. A synthetic month[/bold]: {DAYS} delivery days from {START} into {landing}.\n"
-                  "   Taobao's programme v2 calls back 50 % of users until 2024-06-30, v3 100 % from 2024-07-01.\n"
-                  f"   Hidden incident: on {INCIDENT.day} Taobao silently loses half of its users' callbacks "
-                  "(its manifest looks fine).")
+    console.print(
+        f"\n[bold]1. A synthetic month[/bold]: {DAYS} delivery days from {START} into {landing}.\n"
+        "   Taobao's programme v2 calls back 50 % of users until 2024-06-30, v3 100 % from 2024-07-01.\n"
+        f"   Hidden incident: on {INCIDENT.day} Taobao silently loses half of its users' callbacks "
+        "(its manifest looks fine)."
+    )
     started = dt.datetime.now()
     summary = generate(demo_options(), landing)
     print_generation(summary, landing, (dt.datetime.now() - started).total_seconds(), console)
@@ -87,15 +89,19 @@ def run_demo(run: Callable[..., RunOutcome], settings: Settings | None = None) -
     if not caught:
         console.print("[red]The incident was not caught: the demo expected the completeness check to fail.[/red]")
         return 1
-    console.print(Panel(
-        f"Caught: the completeness check failed (exit code {second.exit_code}). dbt did not rebuild the business marts, "
-        f"so BI keeps the last good state: marts.mart_brand_daily ends on {last}.\n"
-        f"Two ways to clear it:\n"
-        f"  - the partner re-delivers: copy the complete dump into the landing zone and re-run\n"
-        f"      redcat run --from {INCIDENT.day} --to {END}\n"
-        f"  - or accept the day as known-incomplete (published, flagged completeness_accepted):\n"
-        f"      redcat accept --partner {INCIDENT.partner} --date {INCIDENT.day} --by you --reason '...'",
-        title="incident", border_style="yellow"))
+    console.print(
+        Panel(
+            f"Caught: the completeness check failed (exit code {second.exit_code}). dbt did not rebuild the business marts, "
+            f"so BI keeps the last good state: marts.mart_brand_daily ends on {last}.\n"
+            f"Two ways to clear it:\n"
+            f"  - the partner re-delivers: copy the complete dump into the landing zone and re-run\n"
+            f"      redcat run --from {INCIDENT.day} --to {END}\n"
+            f"  - or accept the day as known-incomplete (published, flagged completeness_accepted):\n"
+            f"      redcat accept --partner {INCIDENT.partner} --date {INCIDENT.day} --by you --reason '...'",
+            title="incident",
+            border_style="yellow",
+        )
+    )
 
     console.print(f"\n[bold]4. Taobao re-delivers dt={INCIDENT.day}[/bold]; re-run {INCIDENT.day}..{END}")
     redelivered = landing / TRUTH_DIR / "redelivery" / f"dt={INCIDENT.day}" / f"partner={INCIDENT.partner}"
@@ -110,12 +116,16 @@ def run_demo(run: Callable[..., RunOutcome], settings: Settings | None = None) -
     console.print(f"Cleared: the marts now run to {_marts_last_date(settings)}.")
     print_results(settings, console, dt.date(2024, 7, 2), END)
 
-    console.print(f"Warehouse: {settings.warehouse}; BI serving file: {settings.serving}; Parquet: {settings.export_dir}")
+    console.print(
+        f"Warehouse: {settings.warehouse}; BI serving file: {settings.serving}; Parquet: {settings.export_dir}"
+    )
     console.print("Next: `make ui` for the Dagster UI, or `cd dbt_project && ../.venv/bin/dbt build` as an analyst.")
     brand = demo_brand(settings)
     report = write_report(settings.serving, settings.warehouse.parent / f"report-{brand}-zh.html", brand, "zh")
-    console.print(f"\n[bold]5. Report[/bold] for brand {brand} (offline HTML, Chinese, from the serving file BI reads; "
-                  f"`redcat report --brand B --lang en` or `--all-brands` for others):")
+    console.print(
+        f"\n[bold]5. Report[/bold] for brand {brand} (offline HTML, Chinese, from the serving file BI reads; "
+        f"`redcat report --brand B --lang en` or `--all-brands` for others):"
+    )
     console.print(str(report), soft_wrap=True)
     return 0
 
@@ -125,7 +135,9 @@ def demo_brand(settings: Settings) -> str:
     shows every stage)."""
     con = connect(settings.serving, read_only=True)
     try:
-        return con.execute("SELECT brand_id FROM bi.mart_funnel_nested_daily GROUP BY 1 "
-                           "ORDER BY sum(purchasers_estimated) DESC, 1 LIMIT 1").fetchone()[0]
+        return con.execute(
+            "SELECT brand_id FROM bi.mart_funnel_nested_daily GROUP BY 1 "
+            "ORDER BY sum(purchasers_estimated) DESC, 1 LIMIT 1"
+        ).fetchone()[0]
     finally:
         con.close()

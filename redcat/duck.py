@@ -25,8 +25,10 @@ def lock_timeout_seconds() -> float:
     except ValueError:
         value = -1.0
     if value < 0:
-        raise WarehouseBusy(f"REDCAT_LOCK_TIMEOUT_SECONDS={raw!r} is not a number of seconds >= 0; "
-                            f"unset it for the default {DEFAULT_LOCK_TIMEOUT_SECONDS:g} or fix it")
+        raise WarehouseBusy(
+            f"REDCAT_LOCK_TIMEOUT_SECONDS={raw!r} is not a number of seconds >= 0; "
+            f"unset it for the default {DEFAULT_LOCK_TIMEOUT_SECONDS:g} or fix it"
+        )
     return value
 
 
@@ -51,8 +53,10 @@ def connect(path: Path | str, read_only: bool = False, wait_seconds: float | Non
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
     if path.is_dir():
-        raise WarehouseBusy(f"{path} is a directory, not a DuckDB file. Point REDCAT_WAREHOUSE (or --warehouse) at "
-                            "a file, e.g. data/warehouse.duckdb.")
+        raise WarehouseBusy(
+            f"{path} is a directory, not a DuckDB file. Point REDCAT_WAREHOUSE (or --warehouse) at "
+            "a file, e.g. data/warehouse.duckdb."
+        )
     config = {"memory_limit": os.environ.get("REDCAT_DUCKDB_MEMORY_LIMIT", "3GB")}
     if threads := os.environ.get("REDCAT_DUCKDB_THREADS"):
         config["threads"] = int(threads)
@@ -66,7 +70,9 @@ def connect(path: Path | str, read_only: bool = False, wait_seconds: float | Non
             if not _is_lock_conflict(e):
                 raise
             if time.monotonic() >= deadline:
-                holder = str(e).split("Conflicting lock is held in", 1)[-1].strip() if "Conflicting lock" in str(e) else ""
+                holder = (
+                    str(e).split("Conflicting lock is held in", 1)[-1].strip() if "Conflicting lock" in str(e) else ""
+                )
                 raise WarehouseBusy(
                     f"The warehouse {path} is in use by another process"
                     + (f" ({holder.splitlines()[0]})" if holder else "")

@@ -94,8 +94,11 @@ def categories() -> tuple[Category, ...]:
     links: dict[str, dict[str, dt.date | None]] = {}
     for r in _read("category_partner_links"):
         links.setdefault(r["partner"], {})[r["category"]] = _date(r["links_from"])
-    first_programme = {p: min(x.valid_from for x in sampling_policy() if x.partner == p)
-                       for p in partners() if any(x.partner == p for x in sampling_policy())}
+    first_programme = {
+        p: min(x.valid_from for x in sampling_policy() if x.partner == p)
+        for p in partners()
+        if any(x.partner == p for x in sampling_policy())
+    }
     out = []
     for r in _read("categories"):
         opens = {}

@@ -71,10 +71,14 @@ WHOLE_TABLES = {
     ("bi", "mart_funnel_nested_daily"): (("bi", "mart_funnel_nested_daily"), "report_date, brand_id, partner"),
     # weekly and monthly totals: no report_date, and a period's interval depends on all its days
     # (int_estimation_cells is rebuilt whole), so a run's report dates cannot say which rows changed
-    ("marts", "mart_brand_period"): (("marts", "mart_brand_period"),
-                                     "period_grain, period_start, brand_id, partner, attribution_model"),
-    ("bi", "mart_brand_period"): (("bi", "mart_brand_period"),
-                                  "period_grain, period_start, brand_id, partner, attribution_model"),
+    ("marts", "mart_brand_period"): (
+        ("marts", "mart_brand_period"),
+        "period_grain, period_start, brand_id, partner, attribution_model",
+    ),
+    ("bi", "mart_brand_period"): (
+        ("bi", "mart_brand_period"),
+        "period_grain, period_start, brand_id, partner, attribution_model",
+    ),
 }
 # the dbt relations among WHOLE_TABLES: the publication asset depends on them too
 WHOLE_DBT_TABLES = tuple(key for key in WHOLE_TABLES if key[0] in ("marts", "bi"))
@@ -107,8 +111,9 @@ def retention_days() -> float:
     try:
         days = float(raw)
     except ValueError:
-        raise ValueError(f"REDCAT_EXPORT_RETENTION_DAYS={raw!r} is not a number of days; unset it for "
-                         f"{RETENTION_DAYS_DEFAULT}") from None
+        raise ValueError(
+            f"REDCAT_EXPORT_RETENTION_DAYS={raw!r} is not a number of days; unset it for {RETENTION_DAYS_DEFAULT}"
+        ) from None
     if days < 0:
         raise ValueError(f"REDCAT_EXPORT_RETENTION_DAYS={raw!r} is negative")
     return days
@@ -122,10 +127,12 @@ def current_manifest(settings: Settings) -> dict | None:
 
 
 def _select_list(con, schema: str, table: str) -> str:
-    cols = con.execute("SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = ? "
-                       "AND table_name = ? ORDER BY ordinal_position", [schema, table]).fetchall()
-    return ", ".join(f'CAST("{c}" AS {INTEGER_CASTS[t]}) AS "{c}"' if t in INTEGER_CASTS else f'"{c}"'
-                     for c, t in cols)
+    cols = con.execute(
+        "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = ? "
+        "AND table_name = ? ORDER BY ordinal_position",
+        [schema, table],
+    ).fetchall()
+    return ", ".join(f'CAST("{c}" AS {INTEGER_CASTS[t]}) AS "{c}"' if t in INTEGER_CASTS else f'"{c}"' for c, t in cols)
 
 
 def _link(src: Path, dst: Path) -> None:
@@ -135,8 +142,9 @@ def _link(src: Path, dst: Path) -> None:
         shutil.copyfile(src, dst)
 
 
-def publish(settings: Settings, run_id: str | None = None, all_dates: bool = False,
-            now: dt.datetime | None = None) -> Publication:
+def publish(
+    settings: Settings, run_id: str | None = None, all_dates: bool = False, now: dt.datetime | None = None
+) -> Publication:
     """Export what the last run rebuilt and swap in a new serving file. `all_dates` exports every
     date (the first publication, and the first after a layout change, do this by themselves)."""
     export = settings.export_dir
@@ -149,8 +157,12 @@ def publish(settings: Settings, run_id: str | None = None, all_dates: bool = Fal
     previous = current_manifest(settings)
     if previous is not None and previous.get("layout") != LAYOUT:
         previous = None  # files of the old layout are not linked into the new one
-    pub = Publication(id=now.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8],
-                      published_at=now.isoformat(timespec="seconds"), run_id=run_id, dates_exported=[])
+    pub = Publication(
+        id=now.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8],
+        published_at=now.isoformat(timespec="seconds"),
+        run_id=run_id,
+        dates_exported=[],
+    )
     pub.folder = f"publications/{pub.id}"
     building = export / "publications" / f".building-{pub.id}"
     building.mkdir(parents=True)
@@ -158,12 +170,20 @@ def publish(settings: Settings, run_id: str | None = None, all_dates: bool = Fal
     con = connect(settings.warehouse, read_only=True)
     try:
         if all_dates or previous is None:
-            dates = [r[0] for r in con.execute(
-                "SELECT DISTINCT report_date FROM marts.mart_callback_completeness "
-                "UNION SELECT DISTINCT report_date FROM marts.mart_brand_daily ORDER BY 1").fetchall()]
+            dates = [
+                r[0]
+                for r in con.execute(
+                    "SELECT DISTINCT report_date FROM marts.mart_callback_completeness "
+                    "UNION SELECT DISTINCT report_date FROM marts.mart_brand_daily ORDER BY 1"
+                ).fetchall()
+            ]
         else:
-            dates = [r[0] for r in con.execute(
-                "SELECT report_date FROM intermediate.int_reprocessing_dates ORDER BY 1").fetchall()]
+            dates = [
+                r[0]
+                for r in con.execute(
+                    "SELECT report_date FROM intermediate.int_reprocessing_dates ORDER BY 1"
+                ).fetchall()
+            ]
         pub.dates_exported = [d.isoformat() for d in dates]
         for (schema, table), date_col in TABLES.items():
             export_dates = pub.dates_exported
@@ -173,8 +193,9 @@ def publish(settings: Settings, run_id: str | None = None, all_dates: bool = Fal
             target = building / schema / table
             target.mkdir(parents=True)
             columns = _select_list(con, schema, table)
-            con.execute(f"COPY (SELECT {columns} FROM {schema}.{table} LIMIT 0) TO {_q(target / SCHEMA_FILE)} "
-                        "(FORMAT parquet)")
+            con.execute(
+                f"COPY (SELECT {columns} FROM {schema}.{table} LIMIT 0) TO {_q(target / SCHEMA_FILE)} (FORMAT parquet)"
+            )
             files = {SCHEMA_FILE: f"{pub.folder}/{schema}/{table}/{SCHEMA_FILE}"}
             for day, rel in before.items():
                 if day not in export_dates:
@@ -195,8 +216,10 @@ def publish(settings: Settings, run_id: str | None = None, all_dates: bool = Fal
                     if len(parts) == 1:
                         os.replace(parts[0], final)
                     elif parts:  # DuckDB split a large date: one file per date for readers
-                        con.execute(f"COPY (SELECT * FROM read_parquet(?)) TO {_q(final)} "
-                                    "(FORMAT parquet, COMPRESSION zstd)", [[str(p) for p in parts]])
+                        con.execute(
+                            f"COPY (SELECT * FROM read_parquet(?)) TO {_q(final)} (FORMAT parquet, COMPRESSION zstd)",
+                            [[str(p) for p in parts]],
+                        )
                     if parts:
                         files[day] = f"{pub.folder}/{schema}/{table}/{day}.parquet"
                 replaced[key] = export_dates
@@ -204,9 +227,13 @@ def publish(settings: Settings, run_id: str | None = None, all_dates: bool = Fal
         for (schema, table), ((out_schema, out_table), order) in WHOLE_TABLES.items():
             target = building / out_schema / out_table
             target.mkdir(parents=True, exist_ok=True)
-            con.execute(f"COPY (SELECT {_select_list(con, schema, table)} FROM {schema}.{table} "
-                        f"ORDER BY {order}) TO {_q(target / 'data.parquet')} (FORMAT parquet)")
-            pub.files[f"{out_schema}.{out_table}"] = {SCHEMA_FILE: f"{pub.folder}/{out_schema}/{out_table}/data.parquet"}
+            con.execute(
+                f"COPY (SELECT {_select_list(con, schema, table)} FROM {schema}.{table} "
+                f"ORDER BY {order}) TO {_q(target / 'data.parquet')} (FORMAT parquet)"
+            )
+            pub.files[f"{out_schema}.{out_table}"] = {
+                SCHEMA_FILE: f"{pub.folder}/{out_schema}/{out_table}/data.parquet"
+            }
             replaced[f"{out_schema}.{out_table}"] = None  # whole
     finally:
         con.close()
@@ -260,8 +287,9 @@ def _build_serving_file(settings: Settings, pub: Publication, replaced: dict, in
             schema_file = _q(export / files[SCHEMA_FILE])
             dated = [str(export / f) for d, f in sorted(files.items()) if d != SCHEMA_FILE]
             every = "[" + ", ".join([schema_file] + [_q(p) for p in dated]) + "]"
-            exists = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema || '.' || "
-                                 "table_name = ?", [key]).fetchone()[0]
+            exists = con.execute(
+                "SELECT count(*) FROM information_schema.tables WHERE table_schema || '.' || table_name = ?", [key]
+            ).fetchone()[0]
             days = replaced.get(key, [])  # None: the table is published whole
             if days is not None and exists and _columns(con, key) == _columns(con, f"read_parquet({schema_file})"):
                 date_col = TABLES[tuple(key.split("."))]
@@ -275,10 +303,14 @@ def _build_serving_file(settings: Settings, pub: Publication, replaced: dict, in
             pub.rows[key] = con.execute(f"SELECT count(*) FROM {key}").fetchone()[0]
         pub.serving = str(serving)
         con.execute("DROP TABLE IF EXISTS _redcat.publication")
-        con.execute("CREATE TABLE _redcat.publication (id VARCHAR, published_at VARCHAR, run_id VARCHAR, "
-                    "dates_exported VARCHAR[], tables JSON, folder VARCHAR)")
-        con.execute("INSERT INTO _redcat.publication VALUES (?, ?, ?, ?, ?, ?)",
-                    [pub.id, pub.published_at, pub.run_id, pub.dates_exported, json.dumps(pub.rows), pub.folder])
+        con.execute(
+            "CREATE TABLE _redcat.publication (id VARCHAR, published_at VARCHAR, run_id VARCHAR, "
+            "dates_exported VARCHAR[], tables JSON, folder VARCHAR)"
+        )
+        con.execute(
+            "INSERT INTO _redcat.publication VALUES (?, ?, ?, ?, ?, ?)",
+            [pub.id, pub.published_at, pub.run_id, pub.dates_exported, json.dumps(pub.rows), pub.folder],
+        )
         con.execute("COMMIT")
         con.execute("CHECKPOINT")
     finally:

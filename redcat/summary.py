@@ -30,39 +30,55 @@ def print_run_summary(settings: Settings, outcome: RunOutcome, console: Console,
     if outcome.rerun_dates:
         start, end = outcome.requested
         dates = ", ".join(f"{d} ({', '.join(t)})" for d, t in outcome.rerun_dates.items())
-        console.print(f"Backfill: {start}..{end} was loaded after later dates; its deliveries win keys that later "
-                      f"partitions held, so these were re-run with it: {dates}. Ran {outcome.start}..{outcome.end}.")
+        console.print(
+            f"Backfill: {start}..{end} was loaded after later dates; its deliveries win keys that later "
+            f"partitions held, so these were re-run with it: {dates}. Ran {outcome.start}..{outcome.end}."
+        )
     _print_loads(settings, outcome, console)
     _print_checks(outcome, console)
     missing = not_evaluated(outcome)
     if missing:
-        console.print(f"[red]NOT EVALUATED[/red]: the run stopped before the callback completeness check, so these "
-                      f"{len(missing)} partner-day(s) were not checked for missing callbacks (any stage): "
-                      + ", ".join(missing) + ". Fix the failed step above and re-run the range; until then their "
-                      "completeness is unknown, not ok.")
+        console.print(
+            f"[red]NOT EVALUATED[/red]: the run stopped before the callback completeness check, so these "
+            f"{len(missing)} partner-day(s) were not checked for missing callbacks (any stage): "
+            + ", ".join(missing)
+            + ". Fix the failed step above and re-run the range; until then their "
+            "completeness is unknown, not ok."
+        )
     if outcome.log_path:
         console.print(f"Run log (dbt output, Dagster events): {outcome.log_path}")
     if outcome.dagster_home:
         console.print(f"Recorded in the Dagster instance {outcome.dagster_home} (`make ui` shows it).")
     if outcome.exit_code == 0:
-        console.print(f"[green]OK[/green]: {outcome.start}..{outcome.end} materialised, every blocking check passed "
-                      f"(run {outcome.run_id[:8]}).")
+        console.print(
+            f"[green]OK[/green]: {outcome.start}..{outcome.end} materialised, every blocking check passed "
+            f"(run {outcome.run_id[:8]})."
+        )
         from redcat.serving import current_manifest
 
         pub = current_manifest(settings)
         if target == "spark":
-            console.print(f"On Spark: the marts and bi tables are in {settings.spark_dir / 'warehouse'} "
-                          f"(metastore {settings.spark_dir / 'metastore_db'}); BI reads them there.")
+            console.print(
+                f"On Spark: the marts and bi tables are in {settings.spark_dir / 'warehouse'} "
+                f"(metastore {settings.spark_dir / 'metastore_db'}); BI reads them there."
+            )
         elif pub and pub.get("run_id") == outcome.run_id:
-            console.print(f"Published for BI: {settings.serving} and Parquet under {settings.export_dir} "
-                          f"(publication {pub['id']}, {len(pub['dates_exported'])} report dates).")
+            console.print(
+                f"Published for BI: {settings.serving} and Parquet under {settings.export_dir} "
+                f"(publication {pub['id']}, {len(pub['dates_exported'])} report dates)."
+            )
     else:
-        console.print("On Spark the business marts keep their last good rows (dbt skips them when a blocking check fails)." if target == "spark"
-                      else f"BI keeps the last good publication ({settings.serving}).")
-        console.print(f"[red]FAILED[/red]: {len(outcome.failed_checks)} blocking check(s) failed"
-                      + (f", {len(outcome.step_failures)} step(s) failed" if outcome.step_failures else "")
-                      + (f"; {len(outcome.skipped_steps)} downstream step(s) were not run" if outcome.skipped_steps else "")
-                      + f" (run {outcome.run_id[:8]}).")
+        console.print(
+            "On Spark the business marts keep their last good rows (dbt skips them when a blocking check fails)."
+            if target == "spark"
+            else f"BI keeps the last good publication ({settings.serving})."
+        )
+        console.print(
+            f"[red]FAILED[/red]: {len(outcome.failed_checks)} blocking check(s) failed"
+            + (f", {len(outcome.step_failures)} step(s) failed" if outcome.step_failures else "")
+            + (f"; {len(outcome.skipped_steps)} downstream step(s) were not run" if outcome.skipped_steps else "")
+            + f" (run {outcome.run_id[:8]})."
+        )
 
 
 def _print_loads(settings: Settings, outcome: RunOutcome, console: Console) -> None:
@@ -85,8 +101,14 @@ def _print_loads(settings: Settings, outcome: RunOutcome, console: Console) -> N
     finally:
         con.close()
     table = Table(title=f"Ingestion {outcome.start} .. {outcome.end}")
-    for col, justify in (("table", "left"), ("days loaded", "right"), ("rows loaded", "right"),
-                         ("quarantined", "right"), ("duplicates", "right"), ("other statuses", "left")):
+    for col, justify in (
+        ("table", "left"),
+        ("days loaded", "right"),
+        ("rows loaded", "right"),
+        ("quarantined", "right"),
+        ("duplicates", "right"),
+        ("other statuses", "left"),
+    ):
         table.add_column(col, justify=justify)
     for name, days, loaded, quarantined, dups, other in rows:
         table.add_row(name, str(days), f"{loaded or 0:,}", f"{quarantined or 0:,}", f"{dups or 0:,}", other or "")
@@ -104,8 +126,11 @@ def _print_checks(outcome: RunOutcome, console: Console) -> None:
     table.add_column("asset / check")
     table.add_column("what, where, what to do")
     for c in problems:
-        table.add_row("[red]ERROR[/red]" if c.severity == "ERROR" else "[yellow]WARN[/yellow]",
-                      f"{c.asset}\n{c.name}", c.description)
+        table.add_row(
+            "[red]ERROR[/red]" if c.severity == "ERROR" else "[yellow]WARN[/yellow]",
+            f"{c.asset}\n{c.name}",
+            c.description,
+        )
     for f in outcome.step_failures:
         table.add_row("[red]STEP[/red]", f.split(":")[0], f.split(":", 1)[1].strip() if ":" in f else f)
     console.print(table)
@@ -126,7 +151,8 @@ def print_results(settings: Settings, console: Console, start=None, end=None) ->
                LEFT JOIN marts.mart_callback_completeness c USING (report_date, partner)
                WHERE b.partner = 'taobao' AND b.attribution_model = 'last_touch'
                  AND b.report_date BETWEEN coalesce(?::DATE, DATE '1900-01-01') AND coalesce(?::DATE, DATE '9999-12-31')
-               GROUP BY 1 ORDER BY 1 DESC LIMIT 14""", [start, end]
+               GROUP BY 1 ORDER BY 1 DESC LIMIT 14""",
+            [start, end],
         ).fetchall()
         roas = con.execute(
             """SELECT attribution_model, sum(spend_total_cny), sum(gmv_attributed_boosted_estimated),
@@ -138,11 +164,21 @@ def print_results(settings: Settings, console: Console, start=None, end=None) ->
         con.close()
     # The brands' 95 % bounds summed: a conservative (too wide) interval of the total, never the
     # plug-in SE (gmv_estimated_se is not a 95 % interval, docs/estimation.md).
-    table = Table(title="Taobao, all brands (last_touch): observed GMV follows the sampling ratio, the estimate does not",
-                  caption="95 % interval: the brands' bounds summed (conservative, wider than the total's own); "
-                          "'+n brands without': brands with no interval (no sampled buyer in the pool window)")
-    for col in ("date", "ratio", "GMV observed", "GMV estimated", "95 % interval", "attributed", "coverage (expected)",
-                "completeness"):
+    table = Table(
+        title="Taobao, all brands (last_touch): observed GMV follows the sampling ratio, the estimate does not",
+        caption="95 % interval: the brands' bounds summed (conservative, wider than the total's own); "
+        "'+n brands without': brands with no interval (no sampled buyer in the pool window)",
+    )
+    for col in (
+        "date",
+        "ratio",
+        "GMV observed",
+        "GMV estimated",
+        "95 % interval",
+        "attributed",
+        "coverage (expected)",
+        "completeness",
+    ):
         table.add_column(col, justify="left" if col in ("date", "completeness") else "right")
     for day, ratio, obs, est, low, high, unbounded, share, status, cov, exp in reversed(daily):
         interval = f"{low:,.0f} – {high:,.0f}" if low is not None and high is not None else "-"
@@ -150,15 +186,28 @@ def print_results(settings: Settings, console: Console, start=None, end=None) ->
             # A brand without any sampled buyer (nor its category) in the pool window has no interval
             # (docs/estimation.md); say so rather than hide the brands that have one.
             interval += f" (+{unbounded} brand{'s' if unbounded > 1 else ''} without)"
-        table.add_row(str(day), f"{ratio:g}", f"{obs:,.0f}", f"{est:,.0f}", interval, f"{share:.0%}" if share else "-",
-                      f"{cov:.1%} ({exp:.1%})" if cov is not None else "-", status or "-")
+        table.add_row(
+            str(day),
+            f"{ratio:g}",
+            f"{obs:,.0f}",
+            f"{est:,.0f}",
+            interval,
+            f"{share:.0%}" if share else "-",
+            f"{cov:.1%} ({exp:.1%})" if cov is not None else "-",
+            status or "-",
+        )
     console.print(table)
     table = Table(title="Return on ad spend by attribution model (all brands, all dates)")
     for col in ("model", "spend CNY", "GMV via boosted notes (est.)", "ROAS boosted", "ROAS brand"):
         table.add_column(col, justify="left" if col == "model" else "right")
     for model, spend, gmv, r, brand in roas:
-        table.add_row(model, f"{spend:,.0f}", f"{gmv:,.0f}", f"{r:.2f}" if r is not None else "-",
-                      f"{brand:.2f}" if brand is not None else "-")
+        table.add_row(
+            model,
+            f"{spend:,.0f}",
+            f"{gmv:,.0f}",
+            f"{r:.2f}" if r is not None else "-",
+            f"{brand:.2f}" if brand is not None else "-",
+        )
     console.print(table)
 
 
@@ -176,7 +225,12 @@ def print_generation(summary: dict, out: Path, elapsed: float, out_console: Cons
         table.add_column(f"{p} callbacks", justify="right")
         table.add_column(f"{p} ratio", justify="right")
     for d in summary["deliveries"]:
-        row = [d["date"], f"{d['content']['note_events']:,}", f"{d['content']['late']:,}", f"{d['content']['duplicates']:,}"]
+        row = [
+            d["date"],
+            f"{d['content']['note_events']:,}",
+            f"{d['content']['late']:,}",
+            f"{d['content']['duplicates']:,}",
+        ]
         for p in partners:
             info = d.get(p)
             if info is None:

@@ -57,8 +57,10 @@ def dbt_target(target: str | None = None) -> str:
     """The dbt target the pipeline builds: `target`, else REDCAT_DBT_TARGET, else duckdb."""
     value = (target or os.environ.get("REDCAT_DBT_TARGET") or "duckdb").strip().lower()
     if value not in TARGETS:
-        raise ValueError(f"REDCAT_DBT_TARGET={value!r} is not a target redcat orchestrates: use one of "
-                         f"{', '.join(TARGETS)} (dbt_project/profiles.yml), or unset it for duckdb")
+        raise ValueError(
+            f"REDCAT_DBT_TARGET={value!r} is not a target redcat orchestrates: use one of "
+            f"{', '.join(TARGETS)} (dbt_project/profiles.yml), or unset it for duckdb"
+        )
     return value
 
 
@@ -78,15 +80,19 @@ class DuckDBReader:
         wanted = set(relations)
         out: dict[tuple[str, str], list[tuple[str, str]]] = {}
         for schema, table, column, dtype in self.con.execute(
-                "SELECT table_schema, table_name, column_name, data_type FROM information_schema.columns "
-                "ORDER BY table_schema, table_name, ordinal_position").fetchall():
+            "SELECT table_schema, table_name, column_name, data_type FROM information_schema.columns "
+            "ORDER BY table_schema, table_name, ordinal_position"
+        ).fetchall():
             if (schema, table) in wanted:
                 out.setdefault((schema, table), []).append((column, dtype))
         return out
 
     def base_tables(self, relations):
-        tables = set(self.con.execute("SELECT table_schema, table_name FROM information_schema.tables "
-                                      "WHERE table_type = 'BASE TABLE'").fetchall())
+        tables = set(
+            self.con.execute(
+                "SELECT table_schema, table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE'"
+            ).fetchall()
+        )
         return tables & set(relations)
 
     def counts(self, relations):
@@ -115,17 +121,25 @@ class SparkReader:
         existing = {r[0] for r in self.spark.sql("SHOW DATABASES").collect()}
         relations, views = set(), set()
         for schema in sorted(set(schemas) & existing):
-            relations |= {(schema, r.tableName) for r in self.spark.sql(f"SHOW TABLES IN `{schema}`").collect()
-                          if not r.isTemporary}
-            views |= {(schema, r.viewName) for r in self.spark.sql(f"SHOW VIEWS IN `{schema}`").collect()
-                      if not r.isTemporary}
+            relations |= {
+                (schema, r.tableName)
+                for r in self.spark.sql(f"SHOW TABLES IN `{schema}`").collect()
+                if not r.isTemporary
+            }
+            views |= {
+                (schema, r.viewName) for r in self.spark.sql(f"SHOW VIEWS IN `{schema}`").collect() if not r.isTemporary
+            }
         return relations, views
 
     def columns(self, relations):
         existing, _ = self._listing(s for s, _ in relations)
-        return {(schema, name): [(f.name, f.dataType.simpleString())
-                                 for f in self.spark.table(f"`{schema}`.`{name}`").schema.fields]
-                for schema, name in relations if (schema, name) in existing}
+        return {
+            (schema, name): [
+                (f.name, f.dataType.simpleString()) for f in self.spark.table(f"`{schema}`.`{name}`").schema.fields
+            ]
+            for schema, name in relations
+            if (schema, name) in existing
+        }
 
     def base_tables(self, relations):
         existing, views = self._listing(s for s, _ in relations)
@@ -136,7 +150,9 @@ class SparkReader:
         if not relations:
             return {}
         # one Spark job for all of them: each query costs Spark a fixed planning and scheduling time
-        union = " UNION ALL ".join(f"SELECT {i} AS i, count(*) AS n FROM `{s}`.`{t}`" for i, (s, t) in enumerate(relations))
+        union = " UNION ALL ".join(
+            f"SELECT {i} AS i, count(*) AS n FROM `{s}`.`{t}`" for i, (s, t) in enumerate(relations)
+        )
         return {relations[i]: n for i, n in self.rows(union)}
 
 

@@ -59,9 +59,14 @@ def faulty_landing(tmp_path_factory) -> Path:
 def settings_for(landing: Path, home: Path):
     from redcat.config import Settings
 
-    return Settings.from_env(landing_dir=landing, warehouse=home / "warehouse.duckdb", raw_dir=home / "raw",
-                             serving=home / "serving.duckdb", export_dir=home / "export",
-                             dagster_home=home / "dagster")
+    return Settings.from_env(
+        landing_dir=landing,
+        warehouse=home / "warehouse.duckdb",
+        raw_dir=home / "raw",
+        serving=home / "serving.duckdb",
+        export_dir=home / "export",
+        dagster_home=home / "dagster",
+    )
 
 
 @pytest.fixture(scope="session")

@@ -51,10 +51,17 @@ def compile_models(home: Path) -> str:
     target = home / "target"
     env = {**os.environ, "REDCAT_WAREHOUSE": str(home / "warehouse.duckdb"), "REDCAT_RAW_DIR": str(home / "raw")}
     dbt = str(Path(sys.executable).parent / "dbt")
-    done = subprocess.run([dbt, "compile", "--select", "int_estimation_cells", "--target-path", str(target), "--quiet"],
-                          cwd=DBT_PROJECT_DIR, env=env, capture_output=True, text=True)
+    done = subprocess.run(
+        [dbt, "compile", "--select", "int_estimation_cells", "--target-path", str(target), "--quiet"],
+        cwd=DBT_PROJECT_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
-    return (target / "compiled" / "redcat" / "models" / "intermediate" / "estimation" / "int_estimation_cells.sql").read_text()
+    return (
+        target / "compiled" / "redcat" / "models" / "intermediate" / "estimation" / "int_estimation_cells.sql"
+    ).read_text()
 
 
 def simulate(seed: int, mix: Mix, partners: dict[str, float] = PARTNERS) -> pd.DataFrame:
@@ -76,18 +83,29 @@ def simulate(seed: int, mix: Mix, partners: dict[str, float] = PARTNERS) -> pd.D
             k = buys[day, user]
             gmv = np.array([rng.lognormal(np.log(median), sigma, n).sum() for n in k]).round(2)
             organic = rng.random(len(k)) < 0.15
-            frames.append(pd.DataFrame({
-                "conversion_date": [START + dt.timedelta(days=int(d)) for d in day],
-                "brand_id": f"b{b:03d}", "category": cat, "partner": partner, "sampling_ratio": ratio,
-                "user_hash": user.astype(np.int64) + 1_000_000 * b, "purchases": k, "gmv": gmv,
-                "last_touch": np.where(organic, 0.0, gmv),
-                "linear": np.where(organic, 0.0, gmv * rng.uniform(0.3, 1.0, len(k))).round(2),
-                "sampled": sampled[user],
-            }))
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "conversion_date": [START + dt.timedelta(days=int(d)) for d in day],
+                        "brand_id": f"b{b:03d}",
+                        "category": cat,
+                        "partner": partner,
+                        "sampling_ratio": ratio,
+                        "user_hash": user.astype(np.int64) + 1_000_000 * b,
+                        "purchases": k,
+                        "gmv": gmv,
+                        "last_touch": np.where(organic, 0.0, gmv),
+                        "linear": np.where(organic, 0.0, gmv * rng.uniform(0.3, 1.0, len(k))).round(2),
+                        "sampled": sampled[user],
+                    }
+                )
+            )
     return pd.concat(frames, ignore_index=True)
 
 
-def run_cells(path: Path, sql: str, sales: pd.DataFrame, days: int, partners: dict[str, float] = PARTNERS) -> pd.DataFrame:
+def run_cells(
+    path: Path, sql: str, sales: pd.DataFrame, days: int, partners: dict[str, float] = PARTNERS
+) -> pd.DataFrame:
     """The compiled SQL on the sampled users' rows: one row per period, brand, partner and model."""
     path.unlink(missing_ok=True)
     con = duckdb.connect(str(path))
@@ -95,15 +113,28 @@ def run_cells(path: Path, sql: str, sales: pd.DataFrame, days: int, partners: di
     s = sales[sales.sampled]
     users = pd.concat([s.assign(attribution_model=m, gmv_attributed=s[m]) for m in MODELS], ignore_index=True)
     con.register("users_df", users)
-    con.execute("CREATE TABLE intermediate.int_estimation_user_gmv AS SELECT conversion_date, brand_id, partner, "
-                "user_hash, attribution_model, sampling_ratio, gmv, gmv_attributed FROM users_df")
+    con.execute(
+        "CREATE TABLE intermediate.int_estimation_user_gmv AS SELECT conversion_date, brand_id, partner, "
+        "user_hash, attribution_model, sampling_ratio, gmv, gmv_attributed FROM users_df"
+    )
     con.register("brands_df", sales[["brand_id", "category"]].drop_duplicates())
-    con.execute("CREATE TABLE intermediate.int_notes AS SELECT brand_id || '-n' AS note_id, brand_id, category FROM brands_df")
-    programme = pd.DataFrame([(p, START + dt.timedelta(days=d), r) for p, r in partners.items() if p in set(sales.partner)
-                              for d in range(days)], columns=["partner", "report_date", "sampling_ratio"])
+    con.execute(
+        "CREATE TABLE intermediate.int_notes AS SELECT brand_id || '-n' AS note_id, brand_id, category FROM brands_df"
+    )
+    programme = pd.DataFrame(
+        [
+            (p, START + dt.timedelta(days=d), r)
+            for p, r in partners.items()
+            if p in set(sales.partner)
+            for d in range(days)
+        ],
+        columns=["partner", "report_date", "sampling_ratio"],
+    )
     con.register("programme_df", programme)
-    con.execute("CREATE TABLE intermediate.int_partner_programme_days AS SELECT partner, report_date, "
-                "'sim' AS program_version, sampling_ratio, 0.95 AS landing_rate FROM programme_df")
+    con.execute(
+        "CREATE TABLE intermediate.int_partner_programme_days AS SELECT partner, report_date, "
+        "'sim' AS program_version, sampling_ratio, 0.95 AS landing_rate FROM programme_df"
+    )
     out = con.execute(f"SELECT * FROM ({sql}) WHERE attribution_model IN {MODELS!r} AND partner <> 'all'").df()
     con.close()
     return out
@@ -117,8 +148,8 @@ def truth_cells(sales: pd.DataFrame) -> pd.DataFrame:
         start = d if grain == "day" else d - pd.to_timedelta(d.dt.day_of_week, unit="D")
         g = sales.assign(period_start=start.dt.date, period_grain=grain)
         agg = g.groupby(["period_grain", "period_start", "brand_id", "partner"], as_index=False).agg(
-            true_purchases=("purchases", "sum"), true_gmv=("gmv", "sum"),
-            **{f"true_{m}": (m, "sum") for m in MODELS})
+            true_purchases=("purchases", "sum"), true_gmv=("gmv", "sum"), **{f"true_{m}": (m, "sum") for m in MODELS}
+        )
         rows.append(agg)
     return pd.concat(rows, ignore_index=True)
 
@@ -131,12 +162,32 @@ def coverage(cells: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
     for model in MODELS:
         x = m[m.attribution_model == model]
         if model == MODELS[0]:
-            out.append(pd.DataFrame({"measure": "gmv", "period_grain": x.period_grain, "partner": x.partner,
-                                     "true_purchases": x.true_purchases, "truth": x.true_gmv,
-                                     "low": x.gmv_estimated_ci_low, "high": x.gmv_estimated_ci_high}))
-        out.append(pd.DataFrame({"measure": f"attributed_{model}", "period_grain": x.period_grain, "partner": x.partner,
-                                 "true_purchases": x.true_purchases, "truth": x[f"true_{model}"],
-                                 "low": x.gmv_attributed_estimated_ci_low, "high": x.gmv_attributed_estimated_ci_high}))
+            out.append(
+                pd.DataFrame(
+                    {
+                        "measure": "gmv",
+                        "period_grain": x.period_grain,
+                        "partner": x.partner,
+                        "true_purchases": x.true_purchases,
+                        "truth": x.true_gmv,
+                        "low": x.gmv_estimated_ci_low,
+                        "high": x.gmv_estimated_ci_high,
+                    }
+                )
+            )
+        out.append(
+            pd.DataFrame(
+                {
+                    "measure": f"attributed_{model}",
+                    "period_grain": x.period_grain,
+                    "partner": x.partner,
+                    "true_purchases": x.true_purchases,
+                    "truth": x[f"true_{model}"],
+                    "low": x.gmv_attributed_estimated_ci_low,
+                    "high": x.gmv_attributed_estimated_ci_high,
+                }
+            )
+        )
     r = pd.concat(out, ignore_index=True)
     tol = 1e-6 * np.maximum(r.truth.abs(), 1.0)
     r["covered"] = (r.low - tol <= r.truth) & (r.truth <= r.high + tol)
@@ -147,10 +198,17 @@ def coverage(cells: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
 
 def table(results: pd.DataFrame) -> pd.DataFrame:
     """Coverage and median relative width by measure, grain and cell size; 'all >= 5' row too."""
-    t = results.groupby(["measure", "period_grain", "size"], observed=True).agg(
-        cells=("covered", "size"), coverage=("covered", "mean"), median_width=("width", "median")).reset_index()
-    ge5 = results[results.true_purchases >= 5].groupby(["measure", "period_grain"]).agg(
-        cells=("covered", "size"), coverage=("covered", "mean"), median_width=("width", "median")).reset_index()
+    t = (
+        results.groupby(["measure", "period_grain", "size"], observed=True)
+        .agg(cells=("covered", "size"), coverage=("covered", "mean"), median_width=("width", "median"))
+        .reset_index()
+    )
+    ge5 = (
+        results[results.true_purchases >= 5]
+        .groupby(["measure", "period_grain"])
+        .agg(cells=("covered", "size"), coverage=("covered", "mean"), median_width=("width", "median"))
+        .reset_index()
+    )
     ge5["size"] = ">=5"
     return pd.concat([t, ge5], ignore_index=True)
 
@@ -165,10 +223,17 @@ def compile_note_model(home: Path) -> str:
     target = home / "target"
     env = {**os.environ, "REDCAT_WAREHOUSE": str(home / "warehouse.duckdb"), "REDCAT_RAW_DIR": str(home / "raw")}
     dbt = str(Path(sys.executable).parent / "dbt")
-    done = subprocess.run([dbt, "compile", "--select", "int_estimation_note_cells", "--target-path", str(target), "--quiet"],
-                          cwd=DBT_PROJECT_DIR, env=env, capture_output=True, text=True)
+    done = subprocess.run(
+        [dbt, "compile", "--select", "int_estimation_note_cells", "--target-path", str(target), "--quiet"],
+        cwd=DBT_PROJECT_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
-    return (target / "compiled" / "redcat" / "models" / "intermediate" / "estimation" / "int_estimation_note_cells.sql").read_text()
+    return (
+        target / "compiled" / "redcat" / "models" / "intermediate" / "estimation" / "int_estimation_note_cells.sql"
+    ).read_text()
 
 
 def note_credits(sales: pd.DataFrame, seed: int) -> pd.DataFrame:
@@ -204,16 +269,26 @@ def run_note_cells(path: Path, sql: str, credits: pd.DataFrame, partners: dict[s
     s = credits[credits.sampled]
     rows = pd.concat([s.assign(attribution_model=m, gmv_attributed=s[m]) for m in MODELS], ignore_index=True)
     con.register("rows_df", rows)
-    con.execute("CREATE TABLE intermediate.int_estimation_note_user_gmv AS SELECT conversion_date, brand_id, note_id, "
-                "partner, user_hash, attribution_model, sampling_ratio, gmv_attributed FROM rows_df")
+    con.execute(
+        "CREATE TABLE intermediate.int_estimation_note_user_gmv AS SELECT conversion_date, brand_id, note_id, "
+        "partner, user_hash, attribution_model, sampling_ratio, gmv_attributed FROM rows_df"
+    )
     con.register("notes_df", credits[["note_id", "brand_id", "category"]].drop_duplicates())
     con.execute("CREATE TABLE intermediate.int_notes AS SELECT note_id, brand_id, category FROM notes_df")
-    programme = pd.DataFrame([(p, day, r) for p, r in partners.items() if p in set(credits.partner)
-                              for day in sorted(set(credits.conversion_date))],
-                             columns=["partner", "report_date", "sampling_ratio"])
+    programme = pd.DataFrame(
+        [
+            (p, day, r)
+            for p, r in partners.items()
+            if p in set(credits.partner)
+            for day in sorted(set(credits.conversion_date))
+        ],
+        columns=["partner", "report_date", "sampling_ratio"],
+    )
     con.register("programme_df", programme)
-    con.execute("CREATE TABLE intermediate.int_partner_programme_days AS SELECT partner, report_date, "
-                "'sim' AS program_version, sampling_ratio, 0.95 AS landing_rate FROM programme_df")
+    con.execute(
+        "CREATE TABLE intermediate.int_partner_programme_days AS SELECT partner, report_date, "
+        "'sim' AS program_version, sampling_ratio, 0.95 AS landing_rate FROM programme_df"
+    )
     out = con.execute(f"SELECT * FROM ({sql}) WHERE attribution_model IN {MODELS!r}").df()
     con.close()
     return out
@@ -223,16 +298,27 @@ def note_coverage(cells: pd.DataFrame, credits: pd.DataFrame) -> pd.DataFrame:
     """One row per evaluated (note-day, model) with a sampled buyer: truth (every buyer's credit),
     bounds, covered; true_purchases = the purchases of the buyers who touched the note."""
     truth = credits.groupby(["conversion_date", "note_id"], as_index=False).agg(
-        true_purchases=("purchases", "sum"), **{f"true_{m}": (m, "sum") for m in MODELS})
+        true_purchases=("purchases", "sum"), **{f"true_{m}": (m, "sum") for m in MODELS}
+    )
     cells = cells.assign(conversion_date=pd.to_datetime(cells.report_date).dt.date)
     m = cells.merge(truth, on=["conversion_date", "note_id"], how="inner")
     out = []
     for model in MODELS:
         x = m[m.attribution_model == model]
-        out.append(pd.DataFrame({"measure": f"note_{model}", "period_grain": "day", "partner": "all",
-                                 "true_purchases": x.true_purchases, "truth": x[f"true_{model}"],
-                                 "low": x.gmv_attributed_estimated_ci_low, "high": x.gmv_attributed_estimated_ci_high,
-                                 "estimate_quality": x.estimate_quality}))
+        out.append(
+            pd.DataFrame(
+                {
+                    "measure": f"note_{model}",
+                    "period_grain": "day",
+                    "partner": "all",
+                    "true_purchases": x.true_purchases,
+                    "truth": x[f"true_{model}"],
+                    "low": x.gmv_attributed_estimated_ci_low,
+                    "high": x.gmv_attributed_estimated_ci_high,
+                    "estimate_quality": x.estimate_quality,
+                }
+            )
+        )
     r = pd.concat(out, ignore_index=True)
     tol = 1e-6 * np.maximum(r.truth.abs(), 1.0)
     r["covered"] = (r.low - tol <= r.truth) & (r.truth <= r.high + tol)

@@ -17,8 +17,15 @@ daily = dg.DailyPartitionsDefinition(start_date="2024-07-01")
 @dg.asset(partitions_def=daily, check_specs=[dg.AssetCheckSpec("rows_balance", asset="tiny")])
 def tiny(context):
     yield dg.MaterializeResult()
-    context.log_event(dg.AssetCheckEvaluation(asset_key=dg.AssetKey("tiny"), check_name="rows_balance", passed=False,
-                                              partition=context.partition_key, description="3 rows missing"))
+    context.log_event(
+        dg.AssetCheckEvaluation(
+            asset_key=dg.AssetKey("tiny"),
+            check_name="rows_balance",
+            passed=False,
+            partition=context.partition_key,
+            description="3 rows missing",
+        )
+    )
     yield dg.AssetCheckResult(check_name="rows_balance", passed=False, description="3 rows missing")
 
 
@@ -61,8 +68,10 @@ def test_a_failed_check_and_a_failed_run_reach_the_webhook(receiver, monkeypatch
         context = dg.build_sensor_context(instance=instance)
         alert_on_check_failure(context)
         checks = [a for a in received if a["kind"] == "check_failure"]
-        assert {(a["asset"], a["check"], a["partition"]) for a in checks} == {("tiny", "rows_balance", "2024-07-02"),
-                                                                           ("tiny", "rows_balance", None)}
+        assert {(a["asset"], a["check"], a["partition"]) for a in checks} == {
+            ("tiny", "rows_balance", "2024-07-02"),
+            ("tiny", "rows_balance", None),
+        }
         assert all("3 rows missing" in a["summary"] for a in checks)
         again = alert_on_check_failure(dg.build_sensor_context(instance=instance, cursor=context.cursor))
         assert isinstance(again, dg.SkipReason) and len(received) == 2, "each failure is sent once"
@@ -70,9 +79,11 @@ def test_a_failed_check_and_a_failed_run_reach_the_webhook(receiver, monkeypatch
         result = dg.materialize([broken], instance=instance, raise_on_error=False)
         run = instance.get_run_by_id(result.run_id)
         failure = next(e for e in result.all_events if e.event_type_value == "PIPELINE_FAILURE")
-        alert_on_run_failure(dg.build_run_status_sensor_context(
-            sensor_name="alert_on_run_failure", dagster_instance=instance, dagster_run=run,
-            dagster_event=failure).for_run_failure())
+        alert_on_run_failure(
+            dg.build_run_status_sensor_context(
+                sensor_name="alert_on_run_failure", dagster_instance=instance, dagster_run=run, dagster_event=failure
+            ).for_run_failure()
+        )
     runs = [a for a in received if a["kind"] == "run_failure"]
     assert len(runs) == 1 and runs[0]["run_id"] == result.run_id and "failed" in runs[0]["summary"]
 

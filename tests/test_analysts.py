@@ -24,8 +24,14 @@ def _env(settings):
 
 def _mf(settings, metrics: str, group_by: str, where: str | None = None) -> subprocess.CompletedProcess:
     args = [str(BIN / "mf"), "query", "--metrics", metrics, "--group-by", group_by, "--csv", "/dev/stdout", "--quiet"]
-    return subprocess.run(args + (["--where", where] if where else []), cwd=DBT_PROJECT_DIR, env=_env(settings),
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        args + (["--where", where] if where else []),
+        cwd=DBT_PROJECT_DIR,
+        env=_env(settings),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def _mf_rows(settings, metrics: str, group_by: str, where: str | None = None) -> list[dict]:
@@ -45,14 +51,27 @@ def test_semantic_layer_metrics_cannot_be_summed_over_attribution_models(clean_b
     # computed here from other models than the one the semantic views read
     got = _mf_rows(settings, "gmv_estimated,gmv_observed,purchases,spend_total,roas", "metric_time__day")
     assert len(got) == 16
-    truth = {str(d): v for d, *v in rows(settings, """
+    truth = {
+        str(d): v
+        for d, *v in rows(
+            settings,
+            """
         SELECT report_date, sum(gmv_estimated), sum(gmv_observed), sum(purchases_observed), sum(gmv_estimated) / 7
-        FROM marts.mart_brand_daily WHERE attribution_model = 'linear' GROUP BY 1""")}
-    every_model = dict(rows(settings, "SELECT report_date::VARCHAR, sum(gmv_estimated) / 7 FROM marts.mart_brand_daily "
-                                      "GROUP BY 1"))
-    spend = {str(d): v for d, *v in rows(settings, """
+        FROM marts.mart_brand_daily WHERE attribution_model = 'linear' GROUP BY 1""",
+        )
+    }
+    every_model = dict(
+        rows(settings, "SELECT report_date::VARCHAR, sum(gmv_estimated) / 7 FROM marts.mart_brand_daily GROUP BY 1")
+    )
+    spend = {
+        str(d): v
+        for d, *v in rows(
+            settings,
+            """
         SELECT report_date, sum(spend_total_cny), sum(gmv_attributed_estimated) / sum(spend_total_cny)
-        FROM marts.mart_brand_roi_daily WHERE attribution_model = 'markov' GROUP BY 1""")}
+        FROM marts.mart_brand_roi_daily WHERE attribution_model = 'markov' GROUP BY 1""",
+        )
+    }
     for row in got:
         day = row["metric_time__day"][:10]
         gmv, observed, purchases, _ = truth[day]
@@ -69,44 +88,80 @@ def test_semantic_layer_metrics_cannot_be_summed_over_attribution_models(clean_b
     assert out.returncode != 0 and "does not match any of the available group-by-items" in out.stdout + out.stderr
 
     # per-model metrics per model equal the mart's per-model sums
-    got = _mf_rows(settings, "gmv_attributed_estimated,gmv_attributed_estimated_ci_low,roas_boosted",
-                   "metric_time__day,attribution_model")
+    got = _mf_rows(
+        settings,
+        "gmv_attributed_estimated,gmv_attributed_estimated_ci_low,roas_boosted",
+        "metric_time__day,attribution_model",
+    )
     assert len(got) == 16 * 7
-    attributed = {(str(d), m): (g, lo) for d, m, g, lo in rows(settings, """
+    attributed = {
+        (str(d), m): (g, lo)
+        for d, m, g, lo in rows(
+            settings,
+            """
         SELECT report_date, attribution_model, sum(gmv_attributed_estimated), sum(gmv_attributed_estimated_ci_low)
-        FROM marts.mart_brand_daily GROUP BY 1, 2""")}
-    boosted = {(str(d), m): r for d, m, r in rows(settings, """
+        FROM marts.mart_brand_daily GROUP BY 1, 2""",
+        )
+    }
+    boosted = {
+        (str(d), m): r
+        for d, m, r in rows(
+            settings,
+            """
         SELECT report_date, attribution_model, sum(gmv_attributed_boosted_estimated) / sum(spend_total_cny)
-        FROM marts.mart_brand_roi_daily GROUP BY 1, 2""")}
+        FROM marts.mart_brand_roi_daily GROUP BY 1, 2""",
+        )
+    }
     for row in got:
         key = (row["metric_time__day"][:10], row["attribution_model"])
         assert float(row["gmv_attributed_estimated"]) == pytest.approx(attributed[key][0], rel=1e-9)
         assert float(row["gmv_attributed_estimated_ci_low"]) == pytest.approx(attributed[key][1], rel=1e-9)
         assert float(row["roas_boosted"]) == pytest.approx(boosted[key], rel=1e-9)
     # one model by a filter: the same numbers
-    linear = _mf_rows(settings, "gmv_attributed_estimated", "metric_time__day",
-                      "{{ Entity('attribution_model') }} = 'linear'")
+    linear = _mf_rows(
+        settings, "gmv_attributed_estimated", "metric_time__day", "{{ Entity('attribution_model') }} = 'linear'"
+    )
     assert {r["metric_time__day"][:10]: float(r["gmv_attributed_estimated"]) for r in linear} == pytest.approx(
-        {d: v[0] for (d, m), v in attributed.items() if m == "linear"}, rel=1e-9)
+        {d: v[0] for (d, m), v in attributed.items() if m == "linear"}, rel=1e-9
+    )
     # and without a model they are empty, not the sum over seven models
     mixed = _mf_rows(settings, "gmv_attributed_estimated,roas_boosted", "metric_time__day")
     assert len(mixed) == 16 and all(r["gmv_attributed_estimated"] == r["roas_boosted"] == "" for r in mixed)
 
     # weeks: one model, one grain, partner 'all' gives the mart's figure; without the filters, none
-    week = ("{{ Dimension('brand_period__period_grain') }} = 'week' and {{ Entity('attribution_model') }} = 'linear' "
-            "and {{ Dimension('brand_period__period_partner') }} = 'all'")
-    weekly = {r["metric_time__week"][:10]: float(r["period_gmv_estimated"])
-              for r in _mf_rows(settings, "period_gmv_estimated", "metric_time__week", week)}
-    assert weekly == pytest.approx({str(d): v for d, v in rows(settings, """
+    week = (
+        "{{ Dimension('brand_period__period_grain') }} = 'week' and {{ Entity('attribution_model') }} = 'linear' "
+        "and {{ Dimension('brand_period__period_partner') }} = 'all'"
+    )
+    weekly = {
+        r["metric_time__week"][:10]: float(r["period_gmv_estimated"])
+        for r in _mf_rows(settings, "period_gmv_estimated", "metric_time__week", week)
+    }
+    assert weekly == pytest.approx(
+        {
+            str(d): v
+            for d, v in rows(
+                settings,
+                """
         SELECT period_start, sum(gmv_estimated) FROM marts.mart_brand_period
-        WHERE period_grain = 'week' AND attribution_model = 'linear' AND partner = 'all' GROUP BY 1""")}, rel=1e-9)
+        WHERE period_grain = 'week' AND attribution_model = 'linear' AND partner = 'all' GROUP BY 1""",
+            )
+        },
+        rel=1e-9,
+    )
     assert all(r["period_gmv_estimated"] == "" for r in _mf_rows(settings, "period_gmv_estimated", "metric_time__week"))
 
 
 def test_dbt_docs_build_offline_into_one_file(clean_built, tmp_path):
     settings, _ = clean_built
-    done = subprocess.run([str(BIN / "dbt"), "docs", "generate", "--static", "--target-path", str(tmp_path)],
-                          cwd=DBT_PROJECT_DIR, env=_env(settings), capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [str(BIN / "dbt"), "docs", "generate", "--static", "--target-path", str(tmp_path)],
+        cwd=DBT_PROJECT_DIR,
+        env=_env(settings),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stdout
     page = (tmp_path / "static_index.html").read_text()
     assert "mart_callback_completeness" in page and "Horvitz" in page
@@ -120,8 +175,7 @@ def _project_copy(root: Path) -> Path:
 
 
 def _dbt(project: Path, env: dict, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([str(BIN / "dbt"), *args], cwd=project, env=env, capture_output=True, text=True,
-                          timeout=900)
+    return subprocess.run([str(BIN / "dbt"), *args], cwd=project, env=env, capture_output=True, text=True, timeout=900)
 
 
 def test_a_column_added_to_a_mart_reaches_every_published_date(clean_built, tmp_path):
@@ -130,8 +184,9 @@ def test_a_column_added_to_a_mart_reaches_every_published_date(clean_built, tmp_
     filled on the dates it rebuilt and null on the others; `redcat republish --select` rebuilds
     every date and publishes them, so the serving file has the column filled on every date."""
     built, _ = clean_built
-    settings = built.with_(warehouse=tmp_path / "warehouse.duckdb", serving=tmp_path / "serving.duckdb",
-                           export_dir=tmp_path / "export")
+    settings = built.with_(
+        warehouse=tmp_path / "warehouse.duckdb", serving=tmp_path / "serving.duckdb", export_dir=tmp_path / "export"
+    )
     shutil.copyfile(built.warehouse, settings.warehouse)  # the session's warehouse stays as it is
     project = _project_copy(tmp_path)
     mart = project / "models" / "marts" / "mart_brand_daily.sql"
@@ -147,28 +202,56 @@ def test_a_column_added_to_a_mart_reaches_every_published_date(clean_built, tmp_
     env = {**_env(settings), "REDCAT_WINDOW_START": "2024-07-09", "REDCAT_WINDOW_END": "2024-07-10"}
 
     # the normal run's dbt build (what the Dagster asset runs for one partition), no full refresh
-    done = _dbt(project, env, "build", "--select", "int_reprocessing_dates", "mart_brand_daily",
-                "--exclude-resource-type", "unit_test")
+    done = _dbt(
+        project,
+        env,
+        "build",
+        "--select",
+        "int_reprocessing_dates",
+        "mart_brand_daily",
+        "--exclude-resource-type",
+        "unit_test",
+    )
     assert done.returncode == 0, done.stdout[-3000:]
     rebuilt = {d for (d,) in rows(settings, "SELECT report_date FROM intermediate.int_reprocessing_dates")}
-    filled = dict(rows(settings, "SELECT report_date, count(clicks_times_ten) = count(*) FROM marts.mart_brand_daily "
-                                 "GROUP BY 1"))
-    nulls = dict(rows(settings, "SELECT report_date, count(clicks_times_ten) = 0 FROM marts.mart_brand_daily GROUP BY 1"))
+    filled = dict(
+        rows(settings, "SELECT report_date, count(clicks_times_ten) = count(*) FROM marts.mart_brand_daily GROUP BY 1")
+    )
+    nulls = dict(
+        rows(settings, "SELECT report_date, count(clicks_times_ten) = 0 FROM marts.mart_brand_daily GROUP BY 1")
+    )
     assert rebuilt and set(filled) - rebuilt, "the window must rebuild some dates, not all"
     assert all(filled[d] for d in rebuilt if d in filled)
     assert all(nulls[d] for d in set(nulls) - rebuilt), "dates the run did not rebuild hold null until republished"
-    assert rows(settings, "SELECT count(*) FROM marts.mart_brand_daily WHERE clicks_times_ten <> 10 * link_clicks") == [(0,)]
+    assert rows(settings, "SELECT count(*) FROM marts.mart_brand_daily WHERE clicks_times_ten <> 10 * link_clicks") == [
+        (0,)
+    ]
 
     # the documented command: rebuild the mart and what reads it on every date, then publish every date
     env.pop("REDCAT_WINDOW_START"), env.pop("REDCAT_WINDOW_END")
-    out = subprocess.run([str(BIN / "redcat"), "republish", "--select", "mart_brand_daily+", "--project-dir",
-                          str(project), "--warehouse", str(settings.warehouse)],
-                         env=env, capture_output=True, text=True, timeout=900)
+    out = subprocess.run(
+        [
+            str(BIN / "redcat"),
+            "republish",
+            "--select",
+            "mart_brand_daily+",
+            "--project-dir",
+            str(project),
+            "--warehouse",
+            str(settings.warehouse),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert out.returncode == 0, out.stdout + out.stderr
     with duckdb.connect(str(settings.serving), read_only=True) as con:
         for schema in ("marts", "bi"):
-            by_date = con.execute(f"SELECT report_date, count(*), count(clicks_times_ten), "
-                                  f"count(*) FILTER (WHERE clicks_times_ten <> 10 * link_clicks) "
-                                  f"FROM {schema}.mart_brand_daily GROUP BY 1").fetchall()
+            by_date = con.execute(
+                f"SELECT report_date, count(*), count(clicks_times_ten), "
+                f"count(*) FILTER (WHERE clicks_times_ten <> 10 * link_clicks) "
+                f"FROM {schema}.mart_brand_daily GROUP BY 1"
+            ).fetchall()
             assert len(by_date) == len(filled), schema
             assert all(n == filled_n and wrong == 0 for _, n, filled_n, wrong in by_date), (schema, by_date)

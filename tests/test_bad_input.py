@@ -21,9 +21,9 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from conftest import settings_for
 from tiny_landing import event, jsonl, write_delivery
 
-from conftest import settings_for
 from redcat import acceptances, contract
 from redcat.ingest import backfill
 from redcat.ingest.loader import Loader
@@ -111,130 +111,460 @@ def _extra_file(root: Path) -> None:
 
 CASES = [
     # 1. re-delivery with a changed event_time: first delivery wins whatever the time
-    Case("redelivered_callback_new_time", "1",
-         [(D0, callbacks_file(D0, [callback(1, "2024-07-14T10:00:00+08:00")])),
-          (D1, callbacks_file(D1, [callback(1, "2024-07-15T11:00:00+08:00"), callback(2)]))],
-         [(CALLBACKS, D0), (CALLBACKS, D1)], loaded=1, duplicates=1),
-    Case("redelivered_event_new_time", "1",
-         [(D0, events_file([event(1, t="2024-07-14T10:00:00+08:00")])),
-          (D1, events_file([event(1, t="2024-07-15T12:00:00+08:00"), event(2)]))],
-         [(contract.NOTE_EVENTS, D0), (contract.NOTE_EVENTS, D1)], loaded=1, duplicates=1),
-    Case("redelivered_event_days_later", "1",
-         [("2024-07-01", events_file([event(1, t="2024-07-01T10:00:00+08:00")])),
-          (D1, events_file([event(1, t="2024-07-15T12:00:00+08:00")]))],
-         [(contract.NOTE_EVENTS, "2024-07-01"), (contract.NOTE_EVENTS, D1)], loaded=0, duplicates=1),
+    Case(
+        "redelivered_callback_new_time",
+        "1",
+        [
+            (D0, callbacks_file(D0, [callback(1, "2024-07-14T10:00:00+08:00")])),
+            (D1, callbacks_file(D1, [callback(1, "2024-07-15T11:00:00+08:00"), callback(2)])),
+        ],
+        [(CALLBACKS, D0), (CALLBACKS, D1)],
+        loaded=1,
+        duplicates=1,
+    ),
+    Case(
+        "redelivered_event_new_time",
+        "1",
+        [
+            (D0, events_file([event(1, t="2024-07-14T10:00:00+08:00")])),
+            (D1, events_file([event(1, t="2024-07-15T12:00:00+08:00"), event(2)])),
+        ],
+        [(contract.NOTE_EVENTS, D0), (contract.NOTE_EVENTS, D1)],
+        loaded=1,
+        duplicates=1,
+    ),
+    Case(
+        "redelivered_event_days_later",
+        "1",
+        [
+            ("2024-07-01", events_file([event(1, t="2024-07-01T10:00:00+08:00")])),
+            (D1, events_file([event(1, t="2024-07-15T12:00:00+08:00")])),
+        ],
+        [(contract.NOTE_EVENTS, "2024-07-01"), (contract.NOTE_EVENTS, D1)],
+        loaded=0,
+        duplicates=1,
+    ),
     # 3. one unbalanced quote in the middle of a CSV file
-    Case("csv_unbalanced_quote_notes", "3",
-         [(D1, {"content": {"notes.csv": (NOTES_HEADER + note_row(1) + 'n2,c1,"b1,beauty,2024-07-15T09:00:00+08:00,\n'
-                                           + note_row(3) + note_row(4)).encode()}})],
-         [(contract.NOTES, D1)], reasons={3: "malformed_line"}, loaded=3, detail=("unbalanced quote",)),
-    Case("csv_unbalanced_quote_ad_spend", "3",
-         [(D1, {"content": {"ad_spend.csv": (SPEND_HEADER + spend_row(1) + f'{D1},c2,b1,"n2,brand,5.00\n'
-                                              + spend_row(3)).encode()}})],
-         [(contract.AD_SPEND, D1)], reasons={3: "malformed_line"}, loaded=2),
-    Case("csv_quoted_comma_is_fine", "3",
-         [(D1, {"content": {"notes.csv": (NOTES_HEADER + note_row(1) + '"n2",c1,b1,beauty,"2024-07-15T09:00:00+08:00",\n').encode()}})],
-         [(contract.NOTES, D1)], loaded=2),
+    Case(
+        "csv_unbalanced_quote_notes",
+        "3",
+        [
+            (
+                D1,
+                {
+                    "content": {
+                        "notes.csv": (
+                            NOTES_HEADER
+                            + note_row(1)
+                            + 'n2,c1,"b1,beauty,2024-07-15T09:00:00+08:00,\n'
+                            + note_row(3)
+                            + note_row(4)
+                        ).encode()
+                    }
+                },
+            )
+        ],
+        [(contract.NOTES, D1)],
+        reasons={3: "malformed_line"},
+        loaded=3,
+        detail=("unbalanced quote",),
+    ),
+    Case(
+        "csv_unbalanced_quote_ad_spend",
+        "3",
+        [
+            (
+                D1,
+                {
+                    "content": {
+                        "ad_spend.csv": (
+                            SPEND_HEADER + spend_row(1) + f'{D1},c2,b1,"n2,brand,5.00\n' + spend_row(3)
+                        ).encode()
+                    }
+                },
+            )
+        ],
+        [(contract.AD_SPEND, D1)],
+        reasons={3: "malformed_line"},
+        loaded=2,
+    ),
+    Case(
+        "csv_quoted_comma_is_fine",
+        "3",
+        [
+            (
+                D1,
+                {
+                    "content": {
+                        "notes.csv": (
+                            NOTES_HEADER + note_row(1) + '"n2",c1,b1,beauty,"2024-07-15T09:00:00+08:00",\n'
+                        ).encode()
+                    }
+                },
+            )
+        ],
+        [(contract.NOTES, D1)],
+        loaded=2,
+    ),
     # 4. a bare carriage return inside a JSONL line (JSON whitespace)
-    Case("jsonl_bare_cr", "4",
-         [(D1, {"content": {"note_events.jsonl": jsonl([event(1), json.dumps(event(2)).replace(", ", ",\r ").encode(),
-                                                         event(3)])}})],
-         [(contract.NOTE_EVENTS, D1)], loaded=3),
-    Case("jsonl_bare_cr_gzip_with_bad_line", "4",
-         [(D1, {"content": {"note_events.jsonl.gz": gzip.compress(jsonl([event(1), b'{"event_id":\r"e2"', event(3)]))}})],
-         [(contract.NOTE_EVENTS, D1)], reasons={2: "malformed_line"}, loaded=2),
-    Case("jsonl_crlf_endings", "4",
-         [(D1, {"content": {"note_events.jsonl": jsonl([event(1), event(2)]).replace(b"\n", b"\r\n")}})],
-         [(contract.NOTE_EVENTS, D1)], loaded=2),
+    Case(
+        "jsonl_bare_cr",
+        "4",
+        [
+            (
+                D1,
+                {
+                    "content": {
+                        "note_events.jsonl": jsonl(
+                            [event(1), json.dumps(event(2)).replace(", ", ",\r ").encode(), event(3)]
+                        )
+                    }
+                },
+            )
+        ],
+        [(contract.NOTE_EVENTS, D1)],
+        loaded=3,
+    ),
+    Case(
+        "jsonl_bare_cr_gzip_with_bad_line",
+        "4",
+        [
+            (
+                D1,
+                {
+                    "content": {
+                        "note_events.jsonl.gz": gzip.compress(jsonl([event(1), b'{"event_id":\r"e2"', event(3)]))
+                    }
+                },
+            )
+        ],
+        [(contract.NOTE_EVENTS, D1)],
+        reasons={2: "malformed_line"},
+        loaded=2,
+    ),
+    Case(
+        "jsonl_crlf_endings",
+        "4",
+        [(D1, {"content": {"note_events.jsonl": jsonl([event(1), event(2)]).replace(b"\n", b"\r\n")}})],
+        [(contract.NOTE_EVENTS, D1)],
+        loaded=2,
+    ),
     # 5. a callback dated outside every programme
-    Case("callback_outside_programme", "5",
-         [(D1, callbacks_file(D1, [callback(1), callback(2, "2019-03-01T10:00:00+08:00"), callback(3)]))],
-         [(CALLBACKS, D1)], reasons={2: "outside_programme"}, loaded=2, detail=("no taobao programme",)),
-    Case("callback_in_programme_gap", "5",
-         [("2024-02-02", {"taobao": {"callbacks.jsonl": jsonl([callback(1, "2024-01-15T10:00:00+08:00"),
-                                                                callback(2, "2024-02-02T10:00:00+08:00")])}})],
-         [(CALLBACKS, "2024-02-02")], reasons={1: "outside_programme"}, loaded=1),
+    Case(
+        "callback_outside_programme",
+        "5",
+        [(D1, callbacks_file(D1, [callback(1), callback(2, "2019-03-01T10:00:00+08:00"), callback(3)]))],
+        [(CALLBACKS, D1)],
+        reasons={2: "outside_programme"},
+        loaded=2,
+        detail=("no taobao programme",),
+    ),
+    Case(
+        "callback_in_programme_gap",
+        "5",
+        [
+            (
+                "2024-02-02",
+                {
+                    "taobao": {
+                        "callbacks.jsonl": jsonl(
+                            [callback(1, "2024-01-15T10:00:00+08:00"), callback(2, "2024-02-02T10:00:00+08:00")]
+                        )
+                    }
+                },
+            )
+        ],
+        [(CALLBACKS, "2024-02-02")],
+        reasons={1: "outside_programme"},
+        loaded=1,
+    ),
     # 6. an implausible amount
-    Case("purchase_1e15_cny", "6",
-         [(D1, callbacks_file(D1, [callback(1, kind="purchase"), callback(2, kind="purchase", gmv_cny=1e15)]))],
-         [(CALLBACKS, D1)], reasons={2: "implausible_amount"}, loaded=1, detail=("plausible maximum",)),
-    Case("purchase_just_below_the_maximum", "6",
-         [(D1, callbacks_file(D1, [callback(1, kind="purchase", gmv_cny=999999.99)]))], [(CALLBACKS, D1)], loaded=1),
+    Case(
+        "purchase_1e15_cny",
+        "6",
+        [(D1, callbacks_file(D1, [callback(1, kind="purchase"), callback(2, kind="purchase", gmv_cny=1e15)]))],
+        [(CALLBACKS, D1)],
+        reasons={2: "implausible_amount"},
+        loaded=1,
+        detail=("plausible maximum",),
+    ),
+    Case(
+        "purchase_just_below_the_maximum",
+        "6",
+        [(D1, callbacks_file(D1, [callback(1, kind="purchase", gmv_cny=999999.99)]))],
+        [(CALLBACKS, D1)],
+        loaded=1,
+    ),
     # 7. dated far from the delivery
-    Case("purchase_dated_2099", "7",
-         [(D1, callbacks_file(D1, [callback(1, "2099-01-01T10:00:00+08:00", kind="purchase"), callback(2)]))],
-         [(CALLBACKS, D1)], reasons={1: "after_delivery"}, loaded=1, detail=("after delivery date",)),
-    Case("read_dated_2001", "7",
-         [(D1, events_file([event(1, t="2001-05-01T10:00:00+08:00"), event(2)]))],
-         [(contract.NOTE_EVENTS, D1)], reasons={1: "older_than_horizon"}, loaded=1),
-    Case("event_within_clock_skew", "7",
-         [(D1, events_file([event(1, t="2024-07-16T00:05:00+08:00"), event(2, t="2024-07-16T00:15:00+08:00")]))],
-         [(contract.NOTE_EVENTS, D1)], reasons={2: "after_delivery"}, loaded=1),
-    Case("late_event_within_horizon", "7",
-         [(D1, events_file([event(1, t="2024-06-20T10:00:00+08:00")]))], [(contract.NOTE_EVENTS, D1)], loaded=1),
-    Case("horizon_is_configurable", "7",
-         [(D1, events_file([event(1, t="2024-07-10T10:00:00+08:00")]))], [(contract.NOTE_EVENTS, D1)],
-         reasons={1: "older_than_horizon"}, loaded=0, env={"REDCAT_DEDUP_HORIZON_DAYS": "3"}),
-    Case("note_published_after_delivery", "7",
-         [(D1, {"content": {"notes.csv": (NOTES_HEADER + note_row(1) + note_row(2, "2030-01-01T00:00:00+08:00")).encode()}})],
-         [(contract.NOTES, D1)], reasons={3: "after_delivery"}, loaded=1),
-    Case("spend_dated_after_delivery", "7",
-         [(D1, {"content": {"ad_spend.csv": (SPEND_HEADER + spend_row(1) + "2024-08-01,c2,b1,n2,brand,5.00\n").encode()}})],
-         [(contract.AD_SPEND, D1)], reasons={3: "after_delivery"}, loaded=1),
+    Case(
+        "purchase_dated_2099",
+        "7",
+        [(D1, callbacks_file(D1, [callback(1, "2099-01-01T10:00:00+08:00", kind="purchase"), callback(2)]))],
+        [(CALLBACKS, D1)],
+        reasons={1: "after_delivery"},
+        loaded=1,
+        detail=("after delivery date",),
+    ),
+    Case(
+        "read_dated_2001",
+        "7",
+        [(D1, events_file([event(1, t="2001-05-01T10:00:00+08:00"), event(2)]))],
+        [(contract.NOTE_EVENTS, D1)],
+        reasons={1: "older_than_horizon"},
+        loaded=1,
+    ),
+    Case(
+        "event_within_clock_skew",
+        "7",
+        [(D1, events_file([event(1, t="2024-07-16T00:05:00+08:00"), event(2, t="2024-07-16T00:15:00+08:00")]))],
+        [(contract.NOTE_EVENTS, D1)],
+        reasons={2: "after_delivery"},
+        loaded=1,
+    ),
+    Case(
+        "late_event_within_horizon",
+        "7",
+        [(D1, events_file([event(1, t="2024-06-20T10:00:00+08:00")]))],
+        [(contract.NOTE_EVENTS, D1)],
+        loaded=1,
+    ),
+    Case(
+        "horizon_is_configurable",
+        "7",
+        [(D1, events_file([event(1, t="2024-07-10T10:00:00+08:00")]))],
+        [(contract.NOTE_EVENTS, D1)],
+        reasons={1: "older_than_horizon"},
+        loaded=0,
+        env={"REDCAT_DEDUP_HORIZON_DAYS": "3"},
+    ),
+    Case(
+        "note_published_after_delivery",
+        "7",
+        [
+            (
+                D1,
+                {
+                    "content": {
+                        "notes.csv": (NOTES_HEADER + note_row(1) + note_row(2, "2030-01-01T00:00:00+08:00")).encode()
+                    }
+                },
+            )
+        ],
+        [(contract.NOTES, D1)],
+        reasons={3: "after_delivery"},
+        loaded=1,
+    ),
+    Case(
+        "spend_dated_after_delivery",
+        "7",
+        [
+            (
+                D1,
+                {
+                    "content": {
+                        "ad_spend.csv": (SPEND_HEADER + spend_row(1) + "2024-08-01,c2,b1,n2,brand,5.00\n").encode()
+                    }
+                },
+            )
+        ],
+        [(contract.AD_SPEND, D1)],
+        reasons={3: "after_delivery"},
+        loaded=1,
+    ),
     # 9. lines over the 8 MiB limit
-    Case("jsonl_line_over_8mb", "9",
-         [(D1, {"content": {"note_events.jsonl.gz": gzip.compress(jsonl([event(1), _long_line(9 << 20), event(3)]))}})],
-         [(contract.NOTE_EVENTS, D1)], reasons={2: "line_too_long"}, loaded=2, detail=("from byte", "MiB line limit")),
-    Case("csv_line_over_8mb", "9",
-         [(D1, {"content": {"notes.csv": (NOTES_HEADER + note_row(1) + "n2,c1,b1,beauty,2024-07-15T09:00:00+08:00,"
-                                           + "x" * (9 << 20) + "\n" + note_row(3)).encode()}})],
-         [(contract.NOTES, D1)], reasons={3: "line_too_long"}, loaded=2, detail=("from byte",)),
+    Case(
+        "jsonl_line_over_8mb",
+        "9",
+        [(D1, {"content": {"note_events.jsonl.gz": gzip.compress(jsonl([event(1), _long_line(9 << 20), event(3)]))}})],
+        [(contract.NOTE_EVENTS, D1)],
+        reasons={2: "line_too_long"},
+        loaded=2,
+        detail=("from byte", "MiB line limit"),
+    ),
+    Case(
+        "csv_line_over_8mb",
+        "9",
+        [
+            (
+                D1,
+                {
+                    "content": {
+                        "notes.csv": (
+                            NOTES_HEADER
+                            + note_row(1)
+                            + "n2,c1,b1,beauty,2024-07-15T09:00:00+08:00,"
+                            + "x" * (9 << 20)
+                            + "\n"
+                            + note_row(3)
+                        ).encode()
+                    }
+                },
+            )
+        ],
+        [(contract.NOTES, D1)],
+        reasons={3: "line_too_long"},
+        loaded=2,
+        detail=("from byte",),
+    ),
     # 10. unreadable input: what, where, what to do
-    Case("manifest_is_a_directory", "10", [(D1, events_file([event(1)]))], [(contract.NOTE_EVENTS, D1)],
-         status="rejected", message=("is a directory", "_manifest.json", "re-run"), prepare=_manifest_as_directory),
-    Case("manifest_not_an_object", "10", [(D1, events_file([event(1)]))], [(contract.NOTE_EVENTS, D1)],
-         status="rejected", message=("not a valid manifest",),
-         prepare=lambda root: (root / f"dt={D1}" / "content" / "_manifest.json").write_text("[1, 2]")),
+    Case(
+        "manifest_is_a_directory",
+        "10",
+        [(D1, events_file([event(1)]))],
+        [(contract.NOTE_EVENTS, D1)],
+        status="rejected",
+        message=("is a directory", "_manifest.json", "re-run"),
+        prepare=_manifest_as_directory,
+    ),
+    Case(
+        "manifest_not_an_object",
+        "10",
+        [(D1, events_file([event(1)]))],
+        [(contract.NOTE_EVENTS, D1)],
+        status="rejected",
+        message=("not a valid manifest",),
+        prepare=lambda root: (root / f"dt={D1}" / "content" / "_manifest.json").write_text("[1, 2]"),
+    ),
     # 11. a JSON object or number in a string field
-    Case("json_object_in_note_id", "11",
-         [(D1, events_file([event(1), event(2) | {"note_id": {"x": 1}}, event(3) | {"note_id": 123}]))],
-         [(contract.NOTE_EVENTS, D1)], reasons={2: "invalid_value", 3: "invalid_value"}, loaded=1,
-         detail=("expected a string",)),
-    Case("json_array_in_callback_brand", "11",
-         [(D1, callbacks_file(D1, [callback(1, brand_id=["b1"]), callback(2)]))],
-         [(CALLBACKS, D1)], reasons={1: "invalid_value"}, loaded=1),
-    Case("json_number_amount_is_fine", "11",
-         [(D1, callbacks_file(D1, [callback(1, kind="purchase", gmv_cny=12), callback(2, kind="refund", gmv_cny="3.50",
-                                                                                        order_id="o1")]))],
-         [(CALLBACKS, D1)], loaded=2),
+    Case(
+        "json_object_in_note_id",
+        "11",
+        [(D1, events_file([event(1), event(2) | {"note_id": {"x": 1}}, event(3) | {"note_id": 123}]))],
+        [(contract.NOTE_EVENTS, D1)],
+        reasons={2: "invalid_value", 3: "invalid_value"},
+        loaded=1,
+        detail=("expected a string",),
+    ),
+    Case(
+        "json_array_in_callback_brand",
+        "11",
+        [(D1, callbacks_file(D1, [callback(1, brand_id=["b1"]), callback(2)]))],
+        [(CALLBACKS, D1)],
+        reasons={1: "invalid_value"},
+        loaded=1,
+    ),
+    Case(
+        "json_number_amount_is_fine",
+        "11",
+        [
+            (
+                D1,
+                callbacks_file(
+                    D1,
+                    [
+                        callback(1, kind="purchase", gmv_cny=12),
+                        callback(2, kind="refund", gmv_cny="3.50", order_id="o1"),
+                    ],
+                ),
+            )
+        ],
+        [(CALLBACKS, D1)],
+        loaded=2,
+    ),
     # Also: symlinks out of the landing zone, unlisted files, over-refunds
-    Case("symlink_out_of_landing_zone", "also", [(D1, events_file([event(1)]))], [(contract.NOTE_EVENTS, D1)],
-         status="rejected", message=("symbolic link", "outside the landing zone"), prepare=_symlink_out),
-    Case("symlink_inside_landing_zone", "also", [(D1, events_file([event(1)]))], [(contract.NOTE_EVENTS, D1)],
-         loaded=1, prepare=_symlink_inside),
-    Case("unlisted_extra_file", "also", [(D1, events_file([event(1)]))], [(contract.NOTE_EVENTS, D1)],
-         loaded=1, warnings=("note_events_part2.jsonl", "not listed"), prepare=_extra_file),
-    Case("over_refund_same_delivery", "also",
-         [(D1, callbacks_file(D1, [callback(1, kind="purchase", order_id="o1", gmv_cny=100),
-                                   callback(2, kind="refund", order_id="o1", gmv_cny=150)]))],
-         [(CALLBACKS, D1)], loaded=2, warnings=("refunded more than their purchase", "o1")),
-    Case("over_refund_across_deliveries", "also",
-         [(D0, callbacks_file(D0, [callback(1, "2024-07-14T10:00:00+08:00", kind="purchase", order_id="o1", gmv_cny=100)])),
-          (D1, callbacks_file(D1, [callback(2, kind="refund", order_id="o1", gmv_cny=60),
-                                   callback(3, kind="refund", order_id="o1", gmv_cny=60)]))],
-         [(CALLBACKS, D0), (CALLBACKS, D1)], loaded=2, warnings=("o1 (paid 100.00, refunded 120.00)",)),
-    Case("partial_refund_is_fine", "also",
-         [(D1, callbacks_file(D1, [callback(1, kind="purchase", order_id="o1", gmv_cny=100),
-                                   callback(2, kind="refund", order_id="o1", gmv_cny=40)]))],
-         [(CALLBACKS, D1)], loaded=2),
+    Case(
+        "symlink_out_of_landing_zone",
+        "also",
+        [(D1, events_file([event(1)]))],
+        [(contract.NOTE_EVENTS, D1)],
+        status="rejected",
+        message=("symbolic link", "outside the landing zone"),
+        prepare=_symlink_out,
+    ),
+    Case(
+        "symlink_inside_landing_zone",
+        "also",
+        [(D1, events_file([event(1)]))],
+        [(contract.NOTE_EVENTS, D1)],
+        loaded=1,
+        prepare=_symlink_inside,
+    ),
+    Case(
+        "unlisted_extra_file",
+        "also",
+        [(D1, events_file([event(1)]))],
+        [(contract.NOTE_EVENTS, D1)],
+        loaded=1,
+        warnings=("note_events_part2.jsonl", "not listed"),
+        prepare=_extra_file,
+    ),
+    Case(
+        "over_refund_same_delivery",
+        "also",
+        [
+            (
+                D1,
+                callbacks_file(
+                    D1,
+                    [
+                        callback(1, kind="purchase", order_id="o1", gmv_cny=100),
+                        callback(2, kind="refund", order_id="o1", gmv_cny=150),
+                    ],
+                ),
+            )
+        ],
+        [(CALLBACKS, D1)],
+        loaded=2,
+        warnings=("refunded more than their purchase", "o1"),
+    ),
+    Case(
+        "over_refund_across_deliveries",
+        "also",
+        [
+            (
+                D0,
+                callbacks_file(
+                    D0, [callback(1, "2024-07-14T10:00:00+08:00", kind="purchase", order_id="o1", gmv_cny=100)]
+                ),
+            ),
+            (
+                D1,
+                callbacks_file(
+                    D1,
+                    [
+                        callback(2, kind="refund", order_id="o1", gmv_cny=60),
+                        callback(3, kind="refund", order_id="o1", gmv_cny=60),
+                    ],
+                ),
+            ),
+        ],
+        [(CALLBACKS, D0), (CALLBACKS, D1)],
+        loaded=2,
+        warnings=("o1 (paid 100.00, refunded 120.00)",),
+    ),
+    Case(
+        "partial_refund_is_fine",
+        "also",
+        [
+            (
+                D1,
+                callbacks_file(
+                    D1,
+                    [
+                        callback(1, kind="purchase", order_id="o1", gmv_cny=100),
+                        callback(2, kind="refund", order_id="o1", gmv_cny=40),
+                    ],
+                ),
+            )
+        ],
+        [(CALLBACKS, D1)],
+        loaded=2,
+    ),
 ]
 
 
 def _write(case: Case, landing: Path) -> None:
     for day, by_source in case.deliveries:
         for source, files in by_source.items():
-            write_delivery(landing, day, source, files, program=V3 if source != "content" and day >= "2024-07-01"
-                           else ({"program_version": "v2", "sampling_ratio": 0.5} if source != "content" else None))
+            write_delivery(
+                landing,
+                day,
+                source,
+                files,
+                program=V3
+                if source != "content" and day >= "2024-07-01"
+                else ({"program_version": "v2", "sampling_ratio": 0.5} if source != "content" else None),
+            )
     if case.prepare:
         case.prepare(landing)
 
@@ -250,12 +580,16 @@ def assert_ledger_balances(settings, results) -> None:
                 """SELECT l.rows_declared, l.rows_loaded, l.rows_quarantined, l.rows_duplicate, p.path
                    FROM ops.load_ledger l LEFT JOIN ops.raw_partitions p
                      ON p.load_id = l.load_id AND p.table_name = l.table_name
-                   WHERE l.load_id = ?""", [res.load_id]).fetchone()
+                   WHERE l.load_id = ?""",
+                [res.load_id],
+            ).fetchone()
             assert loaded + quarantined + dup == declared
             if path is None:  # superseded by a later load of the same partition
                 continue
             assert con.execute("SELECT count(*) FROM read_parquet(?)", [path]).fetchone()[0] == loaded
-            in_quarantine = con.execute("SELECT count(*) FROM ops.quarantine WHERE load_id = ?", [res.load_id]).fetchone()[0]
+            in_quarantine = con.execute(
+                "SELECT count(*) FROM ops.quarantine WHERE load_id = ?", [res.load_id]
+            ).fetchone()[0]
             assert in_quarantine == quarantined
 
 
@@ -273,8 +607,10 @@ def test_bad_input_case(case: Case, tmp_path, monkeypatch):
     for part in case.message:
         assert part in res.message, res.message
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
-        quarantined = con.execute("SELECT line_number, reason, detail, raw_text FROM ops.quarantine WHERE load_id = ? "
-                                  "ORDER BY 1", [res.load_id]).fetchall()
+        quarantined = con.execute(
+            "SELECT line_number, reason, detail, raw_text FROM ops.quarantine WHERE load_id = ? ORDER BY 1",
+            [res.load_id],
+        ).fetchall()
     assert {n: r for n, r, _, _ in quarantined} == case.reasons
     for _, _, detail, raw_text in quarantined:
         assert detail and raw_text, "every quarantined line keeps its text (or its start) and a readable detail"
@@ -302,7 +638,7 @@ def test_long_line_pointer_leads_to_the_whole_line(tmp_path):
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
         detail, raw_text = con.execute("SELECT detail, raw_text FROM ops.quarantine").fetchone()
     offset = int(detail.split("from byte ")[1].split(" ")[0].replace(",", ""))
-    assert data[offset:offset + len(long)] == long and long.decode().startswith(raw_text)
+    assert data[offset : offset + len(long)] == long and long.decode().startswith(raw_text)
     assert f"{len(long):,}" in detail or str(len(long)) in detail
     assert_ledger_balances(settings, [res])
 
@@ -310,10 +646,19 @@ def test_long_line_pointer_leads_to_the_whole_line(tmp_path):
 def test_backfill_of_an_earlier_date_names_the_later_dates_it_invalidates(tmp_path):
     """item 2 at ingestion level: D1 built first, then D0 (which delivered cb1 first) arrives."""
     landing = tmp_path / "landing"
-    write_delivery(landing, D0, "taobao", {"callbacks.jsonl": jsonl([callback(1, "2024-07-14T10:00:00+08:00")])}, program=V3)
-    write_delivery(landing, D1, "taobao", {"callbacks.jsonl": jsonl([callback(1, "2024-07-15T11:00:00+08:00"), callback(2)])},
-                   program=V3)
-    write_delivery(landing, D2, "taobao", {"callbacks.jsonl": jsonl([callback(3, "2024-07-16T10:00:00+08:00")])}, program=V3)
+    write_delivery(
+        landing, D0, "taobao", {"callbacks.jsonl": jsonl([callback(1, "2024-07-14T10:00:00+08:00")])}, program=V3
+    )
+    write_delivery(
+        landing,
+        D1,
+        "taobao",
+        {"callbacks.jsonl": jsonl([callback(1, "2024-07-15T11:00:00+08:00"), callback(2)])},
+        program=V3,
+    )
+    write_delivery(
+        landing, D2, "taobao", {"callbacks.jsonl": jsonl([callback(3, "2024-07-16T10:00:00+08:00")])}, program=V3
+    )
     settings = settings_for(landing, tmp_path / "wh")
     day = dt.date.fromisoformat
     with Loader(settings) as loader:
@@ -335,20 +680,45 @@ def test_second_writer_on_a_busy_warehouse_waits_then_exits_2(tmp_path):
     with Loader(settings) as loader:
         loader.load(contract.NOTE_EVENTS, dt.date.fromisoformat(D1))
     holder = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(f"""
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(f"""
             import duckdb, sys
             con = duckdb.connect({str(settings.warehouse)!r}, read_only=True)
             print("holding", flush=True)
             sys.stdin.read()
-        """)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        """),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "holding"
         env = {**os.environ, "REDCAT_LOCK_TIMEOUT_SECONDS": "1"}
         env.pop("DAGSTER_HOME", None)
         for command in (["run"], ["ingest"]):
-            done = subprocess.run([sys.executable, "-m", "orchestration.cli", *command, "--from", D1, "--to", D1,
-                                   "--landing", str(landing), "--warehouse", str(settings.warehouse)],
-                                  capture_output=True, text=True, env=env, timeout=600)
+            done = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "orchestration.cli",
+                    *command,
+                    "--from",
+                    D1,
+                    "--to",
+                    D1,
+                    "--landing",
+                    str(landing),
+                    "--warehouse",
+                    str(settings.warehouse),
+                ],
+                capture_output=True,
+                text=True,
+                env=env,
+                timeout=600,
+            )
             assert done.returncode == 2, done.stdout + done.stderr
             assert "Traceback" not in done.stderr
             err = " ".join(done.stderr.split())
@@ -373,14 +743,33 @@ def test_paths_with_a_quote_work_for_loader_and_acceptances(tmp_path):
     assert_ledger_balances(settings, [res])
 
 
-@pytest.mark.parametrize("name", ["REDCAT_DEDUP_HORIZON_DAYS", "REDCAT_CLOCK_SKEW_MINUTES", "REDCAT_LOCK_TIMEOUT_SECONDS"])
+@pytest.mark.parametrize(
+    "name", ["REDCAT_DEDUP_HORIZON_DAYS", "REDCAT_CLOCK_SKEW_MINUTES", "REDCAT_LOCK_TIMEOUT_SECONDS"]
+)
 def test_unusable_setting_exits_2_naming_it(name, tmp_path):
     landing = tmp_path / "landing"
     write_delivery(landing, D1, "content", {"note_events.jsonl": jsonl([event(1)])})
     env = {**os.environ, name: "soon"}
     env.pop("DAGSTER_HOME", None)
-    done = subprocess.run([sys.executable, "-m", "redcat.cli", "ingest", "--from", D1, "--to", D1, "--landing", str(landing),
-                           "--warehouse", str(tmp_path / "wh" / "warehouse.duckdb")], capture_output=True, text=True,
-                          env=env, timeout=600)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "redcat.cli",
+            "ingest",
+            "--from",
+            D1,
+            "--to",
+            D1,
+            "--landing",
+            str(landing),
+            "--warehouse",
+            str(tmp_path / "wh" / "warehouse.duckdb"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
     assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
     assert name in done.stderr and "soon" in done.stderr

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
-
 from conftest import settings_for
-from redcat.generate import Faults, GeneratorOptions, Scale, generate
+
 from orchestration.runner import run
+from redcat.generate import Faults, GeneratorOptions, Scale, generate
 
 START = dt.date(2024, 7, 8)
 DAYS = 3
@@ -29,8 +29,10 @@ DAY = [START + dt.timedelta(days=i) for i in range(DAYS)]
 def world(tmp_path_factory) -> Path:
     """Three delivery days with re-delivered events (5 %), so deliveries share keys."""
     out = tmp_path_factory.mktemp("bad_pipeline") / "landing"
-    generate(GeneratorOptions(start=START, days=DAYS, seed=5, scale=Scale.factor(0.01),
-                              faults=Faults(duplicate_share=0.05)), out)
+    generate(
+        GeneratorOptions(start=START, days=DAYS, seed=5, scale=Scale.factor(0.01), faults=Faults(duplicate_share=0.05)),
+        out,
+    )
     return out
 
 
@@ -56,14 +58,23 @@ def _explain(outcome) -> str:
 
 def _marts(settings) -> dict[str, list]:
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
-        tables = [r[0] for r in con.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts' ORDER BY 1").fetchall()]
+        tables = [
+            r[0]
+            for r in con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts' ORDER BY 1"
+            ).fetchall()
+        ]
         out = {}
         for t in tables:
-            cols = [r[0] for r in con.execute(
-                "SELECT column_name FROM information_schema.columns WHERE table_schema = 'marts' AND table_name = ? "
-                "ORDER BY ordinal_position", [t]).fetchall()
-                if not any(w in r[0] for w in ("run_id", "_at", "built"))]
+            cols = [
+                r[0]
+                for r in con.execute(
+                    "SELECT column_name FROM information_schema.columns WHERE table_schema = 'marts' AND table_name = ? "
+                    "ORDER BY ordinal_position",
+                    [t],
+                ).fetchall()
+                if not any(w in r[0] for w in ("run_id", "_at", "built"))
+            ]
             select = ", ".join(f'"{c}"' for c in cols)
             rows = con.execute(f'SELECT {select} FROM marts."{t}" ORDER BY ALL').fetchall()
             out[t] = [tuple(round(v, 6) if isinstance(v, float) else v for v in row) for row in rows]
@@ -73,8 +84,7 @@ def _marts(settings) -> dict[str, list]:
 def _ledger_balances(settings) -> None:
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
         bad = con.execute("""SELECT source, table_name, delivery_date FROM ops.load_ledger_current
-                             WHERE status = 'loaded' AND rows_loaded + rows_quarantined + rows_duplicate <> rows_declared"""
-                          ).fetchall()
+                             WHERE status = 'loaded' AND rows_loaded + rows_quarantined + rows_duplicate <> rows_declared""").fetchall()
     assert not bad, f"ledger does not balance for {bad}"
 
 
@@ -97,11 +107,15 @@ def test_bad_rows_are_quarantined_and_the_run_passes(world, tmp_path):
     outcome = run(settings, DAY[0], DAY[-1])
     assert outcome.exit_code == 0, _explain(outcome)
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
-        reasons = dict(con.execute(
-            "SELECT reason, count(*) FROM ops.quarantine WHERE delivery_date = ? AND source = 'taobao' GROUP BY 1",
-            [DAY[1]]).fetchall())
-        copies = con.execute("SELECT count(*) FROM staging.stg_partners__callbacks WHERE callback_id = ?",
-                             [first["callback_id"]]).fetchone()[0]
+        reasons = dict(
+            con.execute(
+                "SELECT reason, count(*) FROM ops.quarantine WHERE delivery_date = ? AND source = 'taobao' GROUP BY 1",
+                [DAY[1]],
+            ).fetchall()
+        )
+        copies = con.execute(
+            "SELECT count(*) FROM staging.stg_partners__callbacks WHERE callback_id = ?", [first["callback_id"]]
+        ).fetchone()[0]
         marts = con.execute("SELECT count(*) FROM marts.mart_brand_daily").fetchone()[0]
     assert reasons == {"outside_programme": 1, "implausible_amount": 1}
     assert copies == 1, "first delivery wins whatever the new copy's event_time"
@@ -136,8 +150,24 @@ def test_unreadable_manifest_is_named_without_a_traceback(world, tmp_path):
     manifest.mkdir()
     env = {**os.environ, "REDCAT_WAREHOUSE": str(tmp_path / "wh" / "warehouse.duckdb")}
     env.pop("DAGSTER_HOME", None)
-    done = subprocess.run([sys.executable, "-m", "orchestration.cli", "run", "--from", str(DAY[0]), "--to", str(DAY[0]),
-                           "--landing", str(landing)], capture_output=True, text=True, env=env, timeout=1800)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "orchestration.cli",
+            "run",
+            "--from",
+            str(DAY[0]),
+            "--to",
+            str(DAY[0]),
+            "--landing",
+            str(landing),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=1800,
+    )
     text = " ".join((done.stdout + done.stderr).split())
     assert done.returncode == 1, text
     assert "Traceback" not in text and "is a directory" in text and "_manifest.json" in text

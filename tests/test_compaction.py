@@ -20,8 +20,11 @@ def _with_dead_space(built, tmp_path):
     settings = built.with_(warehouse=tmp_path / "warehouse.duckdb")
     shutil.copyfile(built.warehouse, settings.warehouse)
     with duckdb.connect(str(settings.warehouse)) as con:
-        for table in ("intermediate.int_attribution_credits", "intermediate.int_attribution_paths",
-                      "intermediate.int_touchpoints"):
+        for table in (
+            "intermediate.int_attribution_credits",
+            "intermediate.int_attribution_paths",
+            "intermediate.int_touchpoints",
+        ):
             con.execute(f"CREATE TEMP TABLE keep AS SELECT * FROM {table}")
             con.execute(f"DELETE FROM {table}")
             con.execute(f"INSERT INTO {table} SELECT * FROM keep")
@@ -37,8 +40,10 @@ def test_compaction_keeps_every_row_and_returns_the_free_blocks(clean_built, tmp
     settings = _with_dead_space(built, tmp_path)
     before = mart_snapshot(settings)
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
-        views = {v: con.execute(f"SELECT count(*) FROM {v}").fetchone()[0]
-                 for v in ("marts.fct_attribution", "bi.mart_brand_daily")}
+        views = {
+            v: con.execute(f"SELECT count(*) FROM {v}").fetchone()[0]
+            for v in ("marts.fct_attribution", "bi.mart_brand_daily")
+        }
     result = compact(settings.warehouse, threshold=0.1)
     assert result.compacted and result.bytes_after < 0.85 * result.bytes_before, result.reason
     assert mart_snapshot(settings) == before

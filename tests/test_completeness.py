@@ -9,12 +9,12 @@ from dataclasses import replace
 
 import dagster as dg
 import pytest
+from conftest import START, settings_for, small_options
 from warehouse import rows
 
-from conftest import START, settings_for, small_options
+from orchestration.runner import run
 from redcat import acceptances
 from redcat.generate import Faults, PartnerDay, generate
-from orchestration.runner import run
 
 LOST = dt.date(2024, 7, 5)  # taobao loses half of its users' callbacks (100 % sampling period)
 MISSING = dt.date(2024, 7, 7)  # taobao's dump never arrives
@@ -26,8 +26,12 @@ def marts_end(settings):
 
 
 def completeness(settings):
-    return {(d, p): (s, acc) for d, p, s, acc in rows(
-        settings, "SELECT report_date, partner, status, is_accepted FROM marts.mart_callback_completeness")}
+    return {
+        (d, p): (s, acc)
+        for d, p, s, acc in rows(
+            settings, "SELECT report_date, partner, status, is_accepted FROM marts.mart_callback_completeness"
+        )
+    }
 
 
 @pytest.fixture(scope="module")
@@ -35,8 +39,14 @@ def story(tmp_path_factory):
     """Runs the stages once; the tests read what each stage left behind."""
     home = tmp_path_factory.mktemp("incident")
     landing = home / "landing"
-    generate(small_options(faults=Faults(lose_callbacks=((PartnerDay("taobao", LOST), 0.5),),
-                                         drop_delivery=(PartnerDay("taobao", MISSING),))), landing)
+    generate(
+        small_options(
+            faults=Faults(
+                lose_callbacks=((PartnerDay("taobao", LOST), 0.5),), drop_delivery=(PartnerDay("taobao", MISSING),)
+            )
+        ),
+        landing,
+    )
     settings = settings_for(landing, home / "wh")
     out = {"settings": settings, "landing": landing}
     out["clean"] = run(settings, START, LOST - dt.timedelta(days=1))
@@ -53,8 +63,9 @@ def story(tmp_path_factory):
     from orchestration.resources import WarehouseResource
 
     def sensor_tick():
-        resource = WarehouseResource(landing_dir=str(landing), warehouse=str(settings.warehouse),
-                                     raw_dir=str(settings.raw_dir))
+        resource = WarehouseResource(
+            landing_dir=str(landing), warehouse=str(settings.warehouse), raw_dir=str(settings.raw_dir)
+        )
         with dg.instance_for_test() as instance:
             return late_delivery_sensor(dg.build_sensor_context(instance=instance, resources={"warehouse": resource}))
 
@@ -72,7 +83,12 @@ def test_a_clean_window_with_50_percent_sampling_passes(story):
     assert story["clean"].exit_code == 0
     statuses = {s for (d, p), (s, _) in story["incident_status"].items() if d < LOST}
     assert statuses == {"ok"}
-    assert rows(story["settings"], "SELECT count(*) FROM marts.mart_callback_completeness WHERE sampling_ratio = 0.5")[0][0] >= 7
+    assert (
+        rows(story["settings"], "SELECT count(*) FROM marts.mart_callback_completeness WHERE sampling_ratio = 0.5")[0][
+            0
+        ]
+        >= 7
+    )
 
 
 def test_an_incomplete_partner_day_fails_exactly_there_and_withholds_the_marts(story):
@@ -102,8 +118,12 @@ def test_redelivery_and_acceptance_clear_the_incident(story):
     status = story["cleared_status"]
     assert status[(LOST, "taobao")] == ("ok", False)
     assert status[(MISSING, "taobao")] == ("no_delivery", True)
-    flagged = rows(story["settings"], "SELECT DISTINCT completeness_status, completeness_accepted FROM marts.mart_brand_daily "
-                                      "WHERE report_date = ? AND partner = 'taobao'", [MISSING])
+    flagged = rows(
+        story["settings"],
+        "SELECT DISTINCT completeness_status, completeness_accepted FROM marts.mart_brand_daily "
+        "WHERE report_date = ? AND partner = 'taobao'",
+        [MISSING],
+    )
     assert flagged == [("no_delivery", True)]
     (check,) = [c for c in story["cleared"].checks if c.name == "callback_completeness"]
     assert check.passed and "ops-oncall" in check.description

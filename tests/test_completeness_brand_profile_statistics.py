@@ -31,10 +31,49 @@ import pytest
 
 from redcat.config import DBT_PROJECT_DIR
 
-BRANDS = [(125, 0.0), (40, 0.30), (6, 0.32), (75, 0.03), (35, 0.04), (30, 0.0), (11, 0.27), (84, 0.13), (145, 0.15),
-          (103, 0.06), (79, 0.35), (132, 0.05), (156, 0.09)]
-HOURS = np.array([0.046, 0.039, 0.035, 0.03, 0.028, 0.026, 0.026, 0.029, 0.033, 0.034, 0.036, 0.04, 0.044, 0.046, 0.042,
-                  0.042, 0.043, 0.045, 0.045, 0.054, 0.057, 0.064, 0.063, 0.055])
+BRANDS = [
+    (125, 0.0),
+    (40, 0.30),
+    (6, 0.32),
+    (75, 0.03),
+    (35, 0.04),
+    (30, 0.0),
+    (11, 0.27),
+    (84, 0.13),
+    (145, 0.15),
+    (103, 0.06),
+    (79, 0.35),
+    (132, 0.05),
+    (156, 0.09),
+]
+HOURS = np.array(
+    [
+        0.046,
+        0.039,
+        0.035,
+        0.03,
+        0.028,
+        0.026,
+        0.026,
+        0.029,
+        0.033,
+        0.034,
+        0.036,
+        0.04,
+        0.044,
+        0.046,
+        0.042,
+        0.042,
+        0.043,
+        0.045,
+        0.045,
+        0.054,
+        0.057,
+        0.064,
+        0.063,
+        0.055,
+    ]
+)
 HOURS = HOURS / HOURS.sum()
 DAY0 = dt.date(2000, 1, 1)
 DAYS, MIN_DAYS = 40, 10
@@ -47,8 +86,13 @@ def compiled(tmp_path_factory):
     target = home / "target"
     env = {**os.environ, "REDCAT_WAREHOUSE": str(home / "warehouse.duckdb"), "REDCAT_RAW_DIR": str(home / "raw")}
     dbt = str(Path(sys.executable).parent / "dbt")
-    done = subprocess.run([dbt, "compile", "--select", *MODELS, "--target-path", str(target), "--quiet"],
-                          cwd=DBT_PROJECT_DIR, env=env, capture_output=True, text=True)
+    done = subprocess.run(
+        [dbt, "compile", "--select", *MODELS, "--target-path", str(target), "--quiet"],
+        cwd=DBT_PROJECT_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     folder = target / "compiled" / "redcat" / "models" / "intermediate" / "completeness"
     return home / "warehouse.duckdb", {m: (folder / f"{m}.sql").read_text() for m in MODELS}
@@ -101,13 +145,18 @@ def evaluate(compiled, model: str, sim: pd.DataFrame) -> pd.DataFrame:
     con.execute("CREATE TABLE intermediate.int_partner_programme_days AS SELECT DISTINCT report_date, partner FROM sim")
     con.execute("""CREATE TABLE staging.stg_partners__deliveries AS
                    SELECT DISTINCT partner, report_date AS delivery_date, 'loaded' AS delivery_status FROM sim""")
-    con.execute("CREATE TABLE intermediate.int_completeness_tests AS "
-                "SELECT DISTINCT report_date, partner, 'ok' AS test_status FROM sim")
+    con.execute(
+        "CREATE TABLE intermediate.int_completeness_tests AS "
+        "SELECT DISTINCT report_date, partner, 'ok' AS test_status FROM sim"
+    )
     if model == "int_completeness_brand_tests":
-        con.execute("CREATE TABLE intermediate.int_callback_brand_users AS "
-                    "SELECT report_date, partner, brand_id, brand_users FROM sim WHERE brand_users > 0")
-        con.execute("CREATE TABLE intermediate.int_brand_exposure AS "
-                    "SELECT report_date, brand_id, exposed_users FROM sim")
+        con.execute(
+            "CREATE TABLE intermediate.int_callback_brand_users AS "
+            "SELECT report_date, partner, brand_id, brand_users FROM sim WHERE brand_users > 0"
+        )
+        con.execute(
+            "CREATE TABLE intermediate.int_brand_exposure AS SELECT report_date, brand_id, exposed_users FROM sim"
+        )
     else:
         con.execute("CREATE TABLE intermediate.int_callback_hours AS SELECT * FROM sim WHERE callbacks > 0")
     out = con.execute(f"SELECT * FROM ({sql[model]}) ORDER BY partner, report_date").df()
@@ -137,15 +186,22 @@ def test_brand_false_alarms_stay_far_below_a_tenth_of_a_percent(compiled, size):
 
 @pytest.mark.parametrize("callbacks", [500, 1700, 8000, 40000])
 def test_profile_false_alarms_stay_far_below_a_tenth_of_a_percent(compiled, callbacks):
-    out = evaluate(compiled, "int_completeness_profile_tests", simulate_hours(np.random.default_rng(callbacks), 120, callbacks))
+    out = evaluate(
+        compiled, "int_completeness_profile_tests", simulate_hours(np.random.default_rng(callbacks), 120, callbacks)
+    )
     days = _judged_days(out)
     assert len(days) >= 120 * 29
     assert days.sum() / len(days) <= 0.0003, f"{days.sum()} false alarms in {len(days)} partner-days"
 
 
 def brand_power(compiled, brand: int, size: float, seed: int = 5) -> tuple[float, float, set]:
-    out = _last_day(evaluate(compiled, "int_completeness_brand_tests",
-                             simulate_brands(np.random.default_rng(seed), 100, size, vanish=brand)))
+    out = _last_day(
+        evaluate(
+            compiled,
+            "int_completeness_brand_tests",
+            simulate_brands(np.random.default_rng(seed), 100, size, vanish=brand),
+        )
+    )
     mine = out[out.brand_id == f"b{brand:02d}"]
     judged = mine[mine.expected_users >= 30]  # completeness_brand_min_expected
     others = set(out[out.brand_id != f"b{brand:02d}"].test_status)
@@ -170,7 +226,10 @@ def test_a_small_brand_is_insufficient_data_not_failed(compiled):
 
 @pytest.mark.parametrize("cut", [10, 14, 18, 22])
 def test_a_truncated_dump_is_caught_and_the_cut_named(compiled, cut):
-    out = _last_day(evaluate(compiled, "int_completeness_profile_tests",
-                             simulate_hours(np.random.default_rng(cut), 100, 1700, cut=cut)))
+    out = _last_day(
+        evaluate(
+            compiled, "int_completeness_profile_tests", simulate_hours(np.random.default_rng(cut), 100, 1700, cut=cut)
+        )
+    )
     assert (out.test_status == "fail").all()
     assert (out.truncated_after_hour == cut).mean() >= 0.95

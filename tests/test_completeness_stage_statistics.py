@@ -37,11 +37,17 @@ def compiled(tmp_path_factory):
     target = home / "target"
     env = {**os.environ, "REDCAT_WAREHOUSE": str(home / "warehouse.duckdb"), "REDCAT_RAW_DIR": str(home / "raw")}
     dbt = str(Path(sys.executable).parent / "dbt")
-    done = subprocess.run([dbt, "compile", "--select", "int_completeness_stage_tests", "--target-path", str(target),
-                           "--quiet"], cwd=DBT_PROJECT_DIR, env=env, capture_output=True, text=True)
+    done = subprocess.run(
+        [dbt, "compile", "--select", "int_completeness_stage_tests", "--target-path", str(target), "--quiet"],
+        cwd=DBT_PROJECT_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
-    sql = (target / "compiled" / "redcat" / "models" / "intermediate" / "completeness"
-           / "int_completeness_stage_tests.sql").read_text()
+    sql = (
+        target / "compiled" / "redcat" / "models" / "intermediate" / "completeness" / "int_completeness_stage_tests.sql"
+    ).read_text()
     return home / "warehouse.duckdb", sql
 
 
@@ -57,8 +63,10 @@ def simulate(rng, partners: int, days: int, visitors: float, loss: dict | None =
             x = rng.poisson(reference * rate * g)
             if loss and stage in loss:
                 x[-1] = rng.binomial(x[-1], 1 - loss[stage])
-            rows += [(DAY0 + dt.timedelta(days=d), f"p{p}", stage, int(x[d]), int(n[d]), int(n[d] - reference[d]))
-                     for d in range(days)]
+            rows += [
+                (DAY0 + dt.timedelta(days=d), f"p{p}", stage, int(x[d]), int(n[d]), int(n[d] - reference[d]))
+                for d in range(days)
+            ]
     return pd.DataFrame(rows, columns=["report_date", "partner", "stage", "stage_users", "visitors", "landed"])
 
 
@@ -76,8 +84,10 @@ def evaluate(compiled, sim: pd.DataFrame) -> pd.DataFrame:
                    WHERE stage = 'search'""")
     con.execute("""CREATE TABLE staging.stg_partners__deliveries AS
                    SELECT DISTINCT partner, report_date AS delivery_date, 'loaded' AS delivery_status FROM sim""")
-    con.execute("CREATE TABLE intermediate.int_completeness_tests AS "
-                "SELECT DISTINCT report_date, partner, 'ok' AS test_status FROM sim")
+    con.execute(
+        "CREATE TABLE intermediate.int_completeness_tests AS "
+        "SELECT DISTINCT report_date, partner, 'ok' AS test_status FROM sim"
+    )
     out = con.execute(f"SELECT * FROM ({sql}) ORDER BY partner, report_date, stage").df()
     con.close()
     return out

@@ -8,12 +8,12 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from conftest import START, settings_for, small_options
 from warehouse import rows
 
-from conftest import START, settings_for, small_options
+from orchestration.runner import run
 from redcat import acceptances
 from redcat.generate import Faults, PartnerDay, generate
-from orchestration.runner import run
 
 NO_PURCHASES = dt.date(2024, 7, 7)  # 13 days after START: a baseline exists
 END = dt.date(2024, 7, 8)
@@ -21,16 +21,23 @@ END = dt.date(2024, 7, 8)
 NO_BRAND, LOST_BRAND = dt.date(2024, 7, 5), "b0010"  # a brand without link clicks: store visits stay ok
 TRUNCATED, CUT_HOUR = dt.date(2024, 7, 6), 14  # callbacks stop at 14:00 Asia/Shanghai
 QUIET = dt.date(2024, 7, 8)  # a holiday: half the traffic on both sides, no alarm
-FAULTS = Faults(drop_stage=((PartnerDay("taobao", NO_PURCHASES), "purchase"),),
-                drop_brand=((PartnerDay("taobao", NO_BRAND), LOST_BRAND),),
-                truncate_after_hour=((PartnerDay("taobao", TRUNCATED), CUT_HOUR),),
-                quiet_days=(QUIET,))
+FAULTS = Faults(
+    drop_stage=((PartnerDay("taobao", NO_PURCHASES), "purchase"),),
+    drop_brand=((PartnerDay("taobao", NO_BRAND), LOST_BRAND),),
+    truncate_after_hour=((PartnerDay("taobao", TRUNCATED), CUT_HOUR),),
+    quiet_days=(QUIET,),
+)
 
 
 def stages(settings):
-    return {(d, s): (st, acc) for d, s, st, acc in rows(
-        settings, "SELECT report_date, stage, status, is_accepted FROM marts.mart_callback_completeness_stages "
-                  "WHERE partner = 'taobao'")}
+    return {
+        (d, s): (st, acc)
+        for d, s, st, acc in rows(
+            settings,
+            "SELECT report_date, stage, status, is_accepted FROM marts.mart_callback_completeness_stages "
+            "WHERE partner = 'taobao'",
+        )
+    }
 
 
 @pytest.fixture(scope="module")
@@ -42,22 +49,42 @@ def story(tmp_path_factory):
     out = {"settings": settings}
     out["incident"] = run(settings, START, END)
     out["incident_stages"] = stages(settings)
-    out["days"] = {r[0]: r[1:] for r in rows(
-        settings, "SELECT report_date, worst_status, failing_stages, failing_brands, profile_status, truncated_after_hour, "
-                  "blocks_marts FROM marts.mart_callback_completeness WHERE partner = 'taobao'")}
-    out["brands"] = rows(settings, "SELECT report_date, brand_id, status FROM marts.mart_callback_completeness_brands "
-                                   "WHERE partner = 'taobao' AND status <> 'insufficient_data'")
-    acceptances.accept(settings, "taobao", NO_PURCHASES, "ops-oncall", "purchase feed down at taobao, confirmed", "purchase")
+    out["days"] = {
+        r[0]: r[1:]
+        for r in rows(
+            settings,
+            "SELECT report_date, worst_status, failing_stages, failing_brands, profile_status, truncated_after_hour, "
+            "blocks_marts FROM marts.mart_callback_completeness WHERE partner = 'taobao'",
+        )
+    }
+    out["brands"] = rows(
+        settings,
+        "SELECT report_date, brand_id, status FROM marts.mart_callback_completeness_brands "
+        "WHERE partner = 'taobao' AND status <> 'insufficient_data'",
+    )
+    acceptances.accept(
+        settings, "taobao", NO_PURCHASES, "ops-oncall", "purchase feed down at taobao, confirmed", "purchase"
+    )
     # the other incidents of the world are accepted as whole days (brand and profile tests have no stage)
     acceptances.accept(settings, "taobao", NO_BRAND, "ops-oncall", f"{LOST_BRAND} unmapped at taobao that day")
     acceptances.accept(settings, "taobao", TRUNCATED, "ops-oncall", "dump cut at 14:00, no re-delivery")
     out["cleared"] = run(settings, NO_BRAND, NO_PURCHASES)
-    out["cleared_days"] = {r[0]: r[1:] for r in rows(
-        settings, "SELECT report_date, blocks_marts, is_accepted FROM marts.mart_callback_completeness "
-                  "WHERE partner = 'taobao' AND report_date BETWEEN ? AND ?", [NO_BRAND, NO_PURCHASES])}
+    out["cleared_days"] = {
+        r[0]: r[1:]
+        for r in rows(
+            settings,
+            "SELECT report_date, blocks_marts, is_accepted FROM marts.mart_callback_completeness "
+            "WHERE partner = 'taobao' AND report_date BETWEEN ? AND ?",
+            [NO_BRAND, NO_PURCHASES],
+        )
+    }
     out["cleared_stages"] = stages(settings)
-    out["brand_daily"] = rows(settings, "SELECT DISTINCT completeness_status, completeness_accepted FROM marts.mart_brand_daily "
-                                        "WHERE report_date = ? AND partner = 'taobao'", [NO_PURCHASES])
+    out["brand_daily"] = rows(
+        settings,
+        "SELECT DISTINCT completeness_status, completeness_accepted FROM marts.mart_brand_daily "
+        "WHERE report_date = ? AND partner = 'taobao'",
+        [NO_PURCHASES],
+    )
     return out
 
 
@@ -67,7 +94,9 @@ def test_missing_purchases_fail_the_day_and_name_the_stage(story):
     (check,) = [c for c in incident.failed_checks if c.name == "callback_completeness"]
     assert f"taobao {NO_PURCHASES} stage purchase" in check.description
     assert "--stage purchase" in check.description and "re-deliver" in check.description
-    assert [s for s in check.metadata["blocking_stages"] if str(NO_PURCHASES) in s] == [f"taobao {NO_PURCHASES} purchase"]
+    assert [s for s in check.metadata["blocking_stages"] if str(NO_PURCHASES) in s] == [
+        f"taobao {NO_PURCHASES} purchase"
+    ]
     failing = {k for k, (s, _) in story["incident_stages"].items() if s == "fail" and k[0] == NO_PURCHASES}
     assert failing == {(NO_PURCHASES, "purchase")}
     assert story["days"][NO_PURCHASES][2:5] == (None, "ok", None)  # no brand, no truncation
@@ -78,10 +107,15 @@ def test_missing_purchases_fail_the_day_and_name_the_stage(story):
 
 def test_first_days_are_insufficient_data_and_the_switch_raises_no_alarm(story):
     status = story["incident_stages"]
-    first = [status[(START + dt.timedelta(days=i), s)][0] for i in range(9) for s in ("search", "add_to_cart", "purchase")]
+    first = [
+        status[(START + dt.timedelta(days=i), s)][0] for i in range(9) for s in ("search", "add_to_cart", "purchase")
+    ]
     assert set(first) == {"insufficient_data"}
-    judged = {status[(d, s)][0] for (d, s) in status
-              if s != "refund" and d not in (NO_PURCHASES, TRUNCATED) and d >= dt.date(2024, 7, 1)}
+    judged = {
+        status[(d, s)][0]
+        for (d, s) in status
+        if s != "refund" and d not in (NO_PURCHASES, TRUNCATED) and d >= dt.date(2024, 7, 1)
+    }
     assert "fail" not in judged and "ok" in judged
 
 

@@ -33,11 +33,27 @@ def compiled(tmp_path_factory):
     target = home / "target"
     env = {**os.environ, "REDCAT_WAREHOUSE": str(home / "warehouse.duckdb"), "REDCAT_RAW_DIR": str(home / "raw")}
     dbt = str(Path(sys.executable).parent / "dbt")
-    done = subprocess.run([dbt, "compile", "--select", "int_log_factorials", "int_completeness_tests",
-                           "--target-path", str(target), "--quiet"], cwd=DBT_PROJECT_DIR, env=env, capture_output=True, text=True)
+    done = subprocess.run(
+        [
+            dbt,
+            "compile",
+            "--select",
+            "int_log_factorials",
+            "int_completeness_tests",
+            "--target-path",
+            str(target),
+            "--quiet",
+        ],
+        cwd=DBT_PROJECT_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
-    sql = {name: (target / "compiled" / "redcat" / "models" / "intermediate" / "completeness" / f"{name}.sql").read_text()
-           for name in ("int_log_factorials", "int_completeness_tests")}
+    sql = {
+        name: (target / "compiled" / "redcat" / "models" / "intermediate" / "completeness" / f"{name}.sql").read_text()
+        for name in ("int_log_factorials", "int_completeness_tests")
+    }
     return home / "warehouse.duckdb", sql
 
 
@@ -47,18 +63,28 @@ def evaluate(compiled, clicked: np.ndarray, visited: np.ndarray, partners: list[
     path.unlink(missing_ok=True)
     con = duckdb.connect(str(path))
     con.execute("CREATE SCHEMA intermediate; CREATE SCHEMA reference")
-    con.execute("CREATE TABLE reference.callback_sampling_policy (partner VARCHAR, program_version VARCHAR, "
-                "sampling_ratio DOUBLE, landing_rate DOUBLE, valid_from DATE, valid_to DATE, note VARCHAR)")
+    con.execute(
+        "CREATE TABLE reference.callback_sampling_policy (partner VARCHAR, program_version VARCHAR, "
+        "sampling_ratio DOUBLE, landing_rate DOUBLE, valid_from DATE, valid_to DATE, note VARCHAR)"
+    )
     for name, ratio in PARTNERS.items():
-        con.execute("INSERT INTO reference.callback_sampling_policy VALUES (?, 'sim', ?, ?, DATE '2000-01-01', NULL, '')",
-                    [name, ratio, LANDING])
+        con.execute(
+            "INSERT INTO reference.callback_sampling_policy VALUES (?, 'sim', ?, ?, DATE '2000-01-01', NULL, '')",
+            [name, ratio, LANDING],
+        )
     days = [dt.date(2000, 1, 1) + dt.timedelta(days=i) for i in range(len(clicked))]
-    con.execute("CREATE TABLE intermediate.int_click_coverage (report_date DATE, partner VARCHAR, clicked_users BIGINT, visited_users BIGINT)")
-    con.executemany("INSERT INTO intermediate.int_click_coverage VALUES (?, ?, ?, ?)",
-                    [(d, p, int(n), int(x)) for d, p, n, x in zip(days, partners, clicked, visited)])
+    con.execute(
+        "CREATE TABLE intermediate.int_click_coverage (report_date DATE, partner VARCHAR, clicked_users BIGINT, visited_users BIGINT)"
+    )
+    con.executemany(
+        "INSERT INTO intermediate.int_click_coverage VALUES (?, ?, ?, ?)",
+        [(d, p, int(n), int(x)) for d, p, n, x in zip(days, partners, clicked, visited)],
+    )
     con.execute(f"CREATE TABLE intermediate.int_log_factorials AS {sql['int_log_factorials']}")
-    out = con.execute(f"SELECT report_date, partner, clicked_users, visited_users, p_value_below, test_status "
-                      f"FROM ({sql['int_completeness_tests']}) ORDER BY report_date").fetchall()
+    out = con.execute(
+        f"SELECT report_date, partner, clicked_users, visited_users, p_value_below, test_status "
+        f"FROM ({sql['int_completeness_tests']}) ORDER BY report_date"
+    ).fetchall()
     con.close()
     return out
 

@@ -40,11 +40,17 @@ CHANNELS = ["view", "engagement", "click_note", "click_comment"]  # attribution_
 TYPES = ["search", "store_visit", "add_to_cart", "purchase"]
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 LOOKBACK = LOOKBACK_DAYS * 86400
-MODELS = ("int_attribution_journey_transitions", "int_attribution_training_transitions", "int_attribution_markov_chain",
-          "int_attribution_removal_effects", "int_attribution_shapley_values")
+MODELS = (
+    "int_attribution_journey_transitions",
+    "int_attribution_training_transitions",
+    "int_attribution_markov_chain",
+    "int_attribution_removal_effects",
+    "int_attribution_shapley_values",
+)
 
 
 # --- the reference ---------------------------------------------------------------------------------
+
 
 def channel_of(touch_kind: str, link_surface: str | None) -> str:
     if touch_kind == "click":
@@ -77,7 +83,7 @@ def build_journeys(touches, conversions, last_delivery: dt.date) -> list[tuple]:
         for ctype in TYPES:
             pending: list[tuple[float, str]] = []
 
-            def close_unconverted():
+            def close_unconverted(pending=pending, ctype=ctype):
                 end = pending[-1][0]
                 window = [c for t, c in pending if t >= end - LOOKBACK]
                 journeys.append((business_date(end + LOOKBACK), ctype, window, False))
@@ -86,7 +92,7 @@ def build_journeys(touches, conversions, last_delivery: dt.date) -> list[tuple]:
                 if is_conversion and key != ctype:
                     continue
                 if pending and epoch - pending[-1][0] > LOOKBACK:
-                    close_unconverted()
+                    close_unconverted(pending)
                     pending = []
                 if is_conversion:
                     window = [c for t, c in pending if t >= epoch - LOOKBACK]
@@ -96,7 +102,7 @@ def build_journeys(touches, conversions, last_delivery: dt.date) -> list[tuple]:
                 else:
                     pending.append((epoch, channel))
             if pending:
-                close_unconverted()
+                close_unconverted(pending)
     return [j for j in journeys if j[0] <= last_delivery]
 
 
@@ -188,6 +194,7 @@ def split_credit(path_channels: list[str | None], weights: dict[str, float]) -> 
 
 # --- synthetic journeys through the compiled SQL ----------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def compiled(tmp_path_factory):
     """The five models' SQL as dbt compiles it (first build) for a warehouse file named warehouse.duckdb."""
@@ -196,11 +203,28 @@ def compiled(tmp_path_factory):
     env = {**os.environ, "REDCAT_WAREHOUSE": str(home / "warehouse.duckdb"), "REDCAT_RAW_DIR": str(home / "raw")}
     dbt = str(Path(sys.executable).parent / "dbt")
     # every synthetic user trains the chain (the sample is checked end to end on the warehouse)
-    done = subprocess.run([dbt, "compile", "--select", *MODELS, "--target-path", str(target), "--quiet",
-                           "--vars", "{data_driven_user_sample: 1}"],
-                          cwd=DBT_PROJECT_DIR, env=env, capture_output=True, text=True)
+    done = subprocess.run(
+        [
+            dbt,
+            "compile",
+            "--select",
+            *MODELS,
+            "--target-path",
+            str(target),
+            "--quiet",
+            "--vars",
+            "{data_driven_user_sample: 1}",
+        ],
+        cwd=DBT_PROJECT_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
-    sql = {m: (target / "compiled" / "redcat" / "models" / "intermediate" / "attribution" / f"{m}.sql").read_text() for m in MODELS}
+    sql = {
+        m: (target / "compiled" / "redcat" / "models" / "intermediate" / "attribution" / f"{m}.sql").read_text()
+        for m in MODELS
+    }
     return home / "warehouse.duckdb", sql
 
 
@@ -213,8 +237,10 @@ def synthetic_world(seed: int, days: int = 60, users: int = 500, brands: int = 3
     t0 = int(dt.datetime(2024, 7, 1, tzinfo=SHANGHAI).timestamp())
     kinds = [("view", None), ("engagement", None), ("click", "note"), ("click", "comment")]
     convert_p = {  # per touch of the channel, the chance of a conversion of each type to follow
-        "view": [0.05, 0.02, 0.01, 0.004], "engagement": [0.12, 0.05, 0.03, 0.01],
-        "click_note": [0.05, 0.5, 0.15, 0.08], "click_comment": [0.05, 0.35, 0.1, 0.05],
+        "view": [0.05, 0.02, 0.01, 0.004],
+        "engagement": [0.12, 0.05, 0.03, 0.01],
+        "click_note": [0.05, 0.5, 0.15, 0.08],
+        "click_comment": [0.05, 0.35, 0.1, 0.05],
     }
     touches, conversions = [], []
     for user in range(users):
@@ -230,7 +256,9 @@ def synthetic_world(seed: int, days: int = 60, users: int = 500, brands: int = 3
                 touches.append((user, brand, int(t), f"e{user}-{brand}-{i}", kind, surface, channel))
                 for j, ctype in enumerate(TYPES):
                     if rng.random() < convert_p[channel][j]:
-                        at = int(t) + (0 if rng.random() < 0.1 else int(rng.exponential(4 * 86400)))  # some at the same second
+                        at = int(t) + (
+                            0 if rng.random() < 0.1 else int(rng.exponential(4 * 86400))
+                        )  # some at the same second
                         conversions.append((user, brand, ctype, at))
             if rng.random() < 0.1:  # organic: no touch before it
                 conversions.append((user, brand, "search", int(t0 + rng.uniform(0, days * 86400))))
@@ -247,41 +275,73 @@ def run_sql(compiled, touches, conversions, last_delivery) -> duckdb.DuckDBPyCon
     con = duckdb.connect(str(path))
     con.execute("SET TimeZone = 'UTC'")
     con.execute("CREATE SCHEMA intermediate")
-    touchpoints = pd.DataFrame(
-        [(e, u, f"n{b}", k, s, "taobao" if k == "click" else None, float(t), business_date(t)) for u, b, t, e, k, s, _ in touches],
-        columns=["event_id", "user_hash", "note_id", "touch_kind", "link_surface", "link_partner", "touch_epoch", "event_date"])
-    callbacks = pd.DataFrame(
+    pd.DataFrame(
+        [
+            (e, u, f"n{b}", k, s, "taobao" if k == "click" else None, float(t), business_date(t))
+            for u, b, t, e, k, s, _ in touches
+        ],
+        columns=[
+            "event_id",
+            "user_hash",
+            "note_id",
+            "touch_kind",
+            "link_surface",
+            "link_partner",
+            "touch_epoch",
+            "event_date",
+        ],
+    )
+    pd.DataFrame(
         [(f"c{i}", u, f"b{b}", c, float(t), d) for i, (u, b, c, t, d) in enumerate(conversions)],
-        columns=["conversion_id", "user_hash", "brand_id", "conversion_type", "conversion_epoch", "conversion_date"])
-    con.execute("CREATE TABLE intermediate.int_brand_touchpoints AS SELECT * REPLACE (event_date::DATE AS event_date), "
-                "'b' || substr(note_id, 2) AS brand_id FROM touchpoints")
-    con.execute("CREATE TABLE intermediate.int_conversions AS "
-                "SELECT * REPLACE (conversion_date::DATE AS conversion_date), true AS is_conversion FROM callbacks")
-    con.execute("CREATE TABLE intermediate.int_reprocessing_dates AS SELECT ?::DATE AS report_date, true AS reattribute, "
-                "?::DATE AS last_delivery_date", [last_delivery, last_delivery])
+        columns=["conversion_id", "user_hash", "brand_id", "conversion_type", "conversion_epoch", "conversion_date"],
+    )
+    con.execute(
+        "CREATE TABLE intermediate.int_brand_touchpoints AS SELECT * REPLACE (event_date::DATE AS event_date), "
+        "'b' || substr(note_id, 2) AS brand_id FROM touchpoints"
+    )
+    con.execute(
+        "CREATE TABLE intermediate.int_conversions AS "
+        "SELECT * REPLACE (conversion_date::DATE AS conversion_date), true AS is_conversion FROM callbacks"
+    )
+    con.execute(
+        "CREATE TABLE intermediate.int_reprocessing_dates AS SELECT ?::DATE AS report_date, true AS reattribute, "
+        "?::DATE AS last_delivery_date",
+        [last_delivery, last_delivery],
+    )
     for model in MODELS:  # in dependency order
         con.execute(f"CREATE TABLE intermediate.{model} AS {sql[model]}")
     return con
 
 
 def reference_tables(touches, conversions, last_delivery):
-    journeys = build_journeys([(u, b, t, e, c) for u, b, t, e, _, _, c in touches],
-                              conversions, last_delivery)
+    journeys = build_journeys([(u, b, t, e, c) for u, b, t, e, _, _, c in touches], conversions, last_delivery)
     dates = sorted({(d, c) for _, _, c, _, d in conversions})
     return journeys, dates
 
 
 def compare(con, journeys, dates, schema="intermediate"):
     """Journey counts exactly; removal effects and Shapley values within TOLERANCE."""
-    sql_counts = {tuple(r[:5]): r[5] for r in con.execute(
-        f"SELECT journey_date, conversion_type, channel_set, from_state, to_state, n_transitions "
-        f"FROM {schema}.int_attribution_journey_transitions").fetchall()}
+    sql_counts = {
+        tuple(r[:5]): r[5]
+        for r in con.execute(
+            f"SELECT journey_date, conversion_type, channel_set, from_state, to_state, n_transitions "
+            f"FROM {schema}.int_attribution_journey_transitions"
+        ).fetchall()
+    }
     assert sql_counts == dict(transition_counts(journeys))
-    effects = {(d, t, c): (x, p, e) for d, t, c, x, p, e in con.execute(
-        f"SELECT conversion_date, conversion_type, channel, conversion_probability_from_channel, "
-        f"conversion_probability, removal_effect FROM {schema}.int_attribution_removal_effects").fetchall()}
-    shapley = {(d, t, c): v for d, t, c, v in con.execute(
-        f"SELECT conversion_date, conversion_type, channel, shapley_value FROM {schema}.int_attribution_shapley_values").fetchall()}
+    effects = {
+        (d, t, c): (x, p, e)
+        for d, t, c, x, p, e in con.execute(
+            f"SELECT conversion_date, conversion_type, channel, conversion_probability_from_channel, "
+            f"conversion_probability, removal_effect FROM {schema}.int_attribution_removal_effects"
+        ).fetchall()
+    }
+    shapley = {
+        (d, t, c): v
+        for d, t, c, v in con.execute(
+            f"SELECT conversion_date, conversion_type, channel, shapley_value FROM {schema}.int_attribution_shapley_values"
+        ).fetchall()
+    }
     checked = 0
     for date, ctype in dates:
         window = training_journeys(journeys, date, ctype)
@@ -313,8 +373,9 @@ def test_sql_agrees_with_the_reference_on_synthetic_journeys(compiled, seed):
 def test_removal_effects_are_solved_exactly_where_iteration_would_crawl(compiled):
     """A chain whose view state keeps returning to itself (P(view -> view) = 0.999): the exact
     solve does not care, where 200 rounds of x <- r + Q x from x = 0 would still lack 82 % of x_view."""
-    journeys = [(dt.date(2024, 7, 1), "purchase", ["view"] * 1000 + ["click_note"], True)] + \
-               [(dt.date(2024, 7, 1), "purchase", ["view"] * 1000, False)]
+    journeys = [(dt.date(2024, 7, 1), "purchase", ["view"] * 1000 + ["click_note"], True)] + [
+        (dt.date(2024, 7, 1), "purchase", ["view"] * 1000, False)
+    ]
     ref = removal_effects(journeys)
     assert ref["view"][2] == pytest.approx(1.0) and ref["click_note"][2] == pytest.approx(1.0)
     _, sql = compiled
@@ -322,14 +383,23 @@ def test_removal_effects_are_solved_exactly_where_iteration_would_crawl(compiled
     try:
         con.execute("CREATE SCHEMA intermediate")
         counts = transition_counts(journeys)
-        con.execute("CREATE TABLE intermediate.int_attribution_markov_chain AS SELECT * FROM (VALUES "
-                    + ", ".join(f"(DATE '2024-07-01', 'purchase', '{a}', '{b}', {n}, "
-                                f"{n} / {sum(m for k, m in counts.items() if k[3] == a)}.0)"
-                                for (_, _, _, a, b), n in counts.items())
-                    + ") AS t(conversion_date, conversion_type, from_state, to_state, n_transitions, transition_probability)")
-        got = {c: (x, p, e) for c, x, p, e in con.execute(
-            "SELECT channel, conversion_probability_from_channel, conversion_probability, removal_effect FROM ("
-            + sql["int_attribution_removal_effects"].replace('"warehouse".', "") + ")").fetchall()}
+        con.execute(
+            "CREATE TABLE intermediate.int_attribution_markov_chain AS SELECT * FROM (VALUES "
+            + ", ".join(
+                f"(DATE '2024-07-01', 'purchase', '{a}', '{b}', {n}, "
+                f"{n} / {sum(m for k, m in counts.items() if k[3] == a)}.0)"
+                for (_, _, _, a, b), n in counts.items()
+            )
+            + ") AS t(conversion_date, conversion_type, from_state, to_state, n_transitions, transition_probability)"
+        )
+        got = {
+            c: (x, p, e)
+            for c, x, p, e in con.execute(
+                "SELECT channel, conversion_probability_from_channel, conversion_probability, removal_effect FROM ("
+                + sql["int_attribution_removal_effects"].replace('"warehouse".', "")
+                + ")"
+            ).fetchall()
+        }
     finally:
         con.close()
     for c in CHANNELS:
@@ -337,48 +407,68 @@ def test_removal_effects_are_solved_exactly_where_iteration_would_crawl(compiled
     exits = sum(n for k, n in counts.items() if k[3] == "view")
     stay = sum(n for k, n in counts.items() if k[3:] == ("view", "view")) / exits
     assert stay == pytest.approx(0.999) and ref["view"][0] == pytest.approx(0.5)
-    assert stay ** 200 > 0.8  # the share of x_view that 200 rounds of iteration would still lack
+    assert stay**200 > 0.8  # the share of x_view that 200 rounds of iteration would still lack
 
 
 # --- the warehouse built from generated data ---------------------------------------------------------
 
+
 def test_warehouse_agrees_with_the_reference_end_to_end(clean_built):
     settings, _ = clean_built
     with connect(settings) as con:
-        in_sample = lambda key: int(key[-2:], 16) < USER_SAMPLE * 256  # the training sample, by user key
-        touches = [r[1:] for r in con.execute(
-            """SELECT t.user_key, t.user_hash, n.brand_id, t.touch_epoch, t.event_id, t.touch_kind, t.link_surface
-               FROM intermediate.int_touchpoints t JOIN intermediate.int_notes n USING (note_id)""").fetchall()
-                   if in_sample(r[0])]
+
+        def in_sample(key):
+            return int(key[-2:], 16) < USER_SAMPLE * 256  # the training sample, by user key
+
+        touches = [
+            r[1:]
+            for r in con.execute(
+                """SELECT t.user_key, t.user_hash, n.brand_id, t.touch_epoch, t.event_id, t.touch_kind, t.link_surface
+               FROM intermediate.int_touchpoints t JOIN intermediate.int_notes n USING (note_id)"""
+            ).fetchall()
+            if in_sample(r[0])
+        ]
         all_conversions = con.execute(
             """SELECT user_key, user_hash, brand_id, conversion_type, conversion_epoch, conversion_date
-               FROM intermediate.int_conversions WHERE conversion_type <> 'refund'""").fetchall()
+               FROM intermediate.int_conversions WHERE conversion_type <> 'refund'"""
+        ).fetchall()
         conversions = [r[1:] for r in all_conversions if in_sample(r[0])]
-        last_delivery = con.execute("SELECT max(last_delivery_date) FROM intermediate.int_reprocessing_dates").fetchone()[0]
-        journeys = build_journeys([(u, b, t, e, channel_of(k, s)) for u, b, t, e, k, s in touches], conversions, last_delivery)
+        last_delivery = con.execute(
+            "SELECT max(last_delivery_date) FROM intermediate.int_reprocessing_dates"
+        ).fetchone()[0]
+        journeys = build_journeys(
+            [(u, b, t, e, channel_of(k, s)) for u, b, t, e, k, s in touches], conversions, last_delivery
+        )
         dates = sorted({(d, c) for *_, c, _, d in all_conversions})  # every conversion date gets weights
         assert compare(con, journeys, dates) > 100
 
         # credits: the reference split of each conversion's eligible path by its date's weights
         weights = defaultdict(dict)
         for d, t, c, re_, sv in con.execute(
-                """SELECT r.conversion_date, r.conversion_type, r.channel, r.removal_effect, s.shapley_value
+            """SELECT r.conversion_date, r.conversion_type, r.channel, r.removal_effect, s.shapley_value
                    FROM intermediate.int_attribution_removal_effects r
-                   JOIN intermediate.int_attribution_shapley_values s USING (conversion_date, conversion_type, channel)""").fetchall():
+                   JOIN intermediate.int_attribution_shapley_values s USING (conversion_date, conversion_type, channel)"""
+        ).fetchall():
             weights["markov", d, t][c] = re_
             weights["shapley", d, t][c] = sv
         paths = defaultdict(list)
         for cid, d, t, event_id, kind, surface in con.execute(
-                """SELECT p.conversion_id, p.conversion_date, c.conversion_type, p.touch_event_id, p.touch_kind, p.link_surface
+            """SELECT p.conversion_id, p.conversion_date, c.conversion_type, p.touch_event_id, p.touch_kind, p.link_surface
                    FROM intermediate.int_attribution_paths p JOIN intermediate.int_conversions c USING (conversion_id)
-                   ORDER BY p.conversion_id, p.touch_rank""").fetchall():
+                   ORDER BY p.conversion_id, p.touch_rank"""
+        ).fetchall():
             paths[cid, d, t].append((event_id, channel_of(kind, surface)))
-        fct = {(cid, m, e): credit for cid, m, e, credit in con.execute(
-            """SELECT conversion_id, attribution_model, touch_event_id, credit FROM marts.fct_attribution
-               WHERE attribution_model IN ('markov', 'shapley') AND conversion_type <> 'refund'""").fetchall()}
+        fct = {
+            (cid, m, e): credit
+            for cid, m, e, credit in con.execute(
+                """SELECT conversion_id, attribution_model, touch_event_id, credit FROM marts.fct_attribution
+               WHERE attribution_model IN ('markov', 'shapley') AND conversion_type <> 'refund'"""
+            ).fetchall()
+        }
         unattributed = con.execute(
             """SELECT count(*) FROM intermediate.int_conversions WHERE conversion_type <> 'refund'
-               AND conversion_id NOT IN (SELECT conversion_id FROM intermediate.int_attribution_paths)""").fetchone()[0]
+               AND conversion_id NOT IN (SELECT conversion_id FROM intermediate.int_attribution_paths)"""
+        ).fetchone()[0]
     expected = {}
     for (cid, d, t), touches_ in paths.items():
         for model in ("markov", "shapley"):
@@ -395,11 +485,14 @@ def test_data_driven_models_differ_from_the_rules_and_from_each_other(clean_buil
     """Reconciliation per model is in test_marts (MODELS includes markov and shapley)."""
     settings, _ = clean_built
     with connect(settings) as con:
-        differing = dict(con.execute(
-            """SELECT r.attribution_model, count(*) FILTER (WHERE abs(r.credit - d.credit) > 0.01) / count(*)
+        differing = dict(
+            con.execute(
+                """SELECT r.attribution_model, count(*) FILTER (WHERE abs(r.credit - d.credit) > 0.01) / count(*)
                FROM marts.fct_attribution d JOIN marts.fct_attribution r USING (conversion_id, touch_event_id)
                WHERE d.attribution_model = 'markov' AND r.attribution_model <> 'markov'
                  AND d.note_id IS NOT NULL AND d.is_click_through
-               GROUP BY 1""").fetchall())
+               GROUP BY 1"""
+            ).fetchall()
+        )
     assert set(differing) == {"first_touch", "last_touch", "linear", "time_decay", "position_based", "shapley"}
     assert all(share > 0.1 for share in differing.values()), differing

@@ -10,7 +10,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 import yaml
 
 from redcat.config import DBT_PROJECT_DIR
@@ -28,9 +27,24 @@ def _declared_unit_tests() -> set[str]:
 
 def _unit_tests(settings, tmp_path: Path, select: str = "test_type:unit", extra: tuple = ()) -> dict[str, str]:
     env = {**os.environ, **settings.export_env()}
-    done = subprocess.run([DBT, "test", "--select", select, "--target-path", str(tmp_path / "target"),
-                           "--log-path", str(tmp_path / "logs"), *extra],
-                          cwd=DBT_PROJECT_DIR, env=env, capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [
+            DBT,
+            "test",
+            "--select",
+            select,
+            "--target-path",
+            str(tmp_path / "target"),
+            "--log-path",
+            str(tmp_path / "logs"),
+            *extra,
+        ],
+        cwd=DBT_PROJECT_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     results_file = tmp_path / "target" / "run_results.json"
     assert results_file.exists(), f"dbt did not run the unit tests:\n{done.stdout[-3000:]}{done.stderr[-3000:]}"
     results = json.loads(results_file.read_text())["results"]
@@ -51,6 +65,7 @@ def test_every_unit_test_passes(clean_built, tmp_path):
 def test_unit_tests_catch_a_change_in_the_maths(clean_built, tmp_path):
     """A half-life of 3.5 days instead of 7 changes time-decay credits: the test written for 7 fails."""
     settings, _ = clean_built
-    statuses = _unit_tests(settings, tmp_path, "test_type:unit,int_attribution_credits",
-                          ("--vars", "{half_life_days: 3.5}"))
+    statuses = _unit_tests(
+        settings, tmp_path, "test_type:unit,int_attribution_credits", ("--vars", "{half_life_days: 3.5}")
+    )
     assert statuses.get("rule_based_credits") == "fail", statuses

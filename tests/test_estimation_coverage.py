@@ -8,11 +8,10 @@ GMV and attributed GMV (last_touch, linear). At 100 % sampling the interval is t
 
 from __future__ import annotations
 
+import estimation_simulation as sim
 import numpy as np
 import pandas as pd
 import pytest
-
-import estimation_simulation as sim
 
 SEEDS = range(20)
 MIN_COVERAGE, MAX_COVERAGE, FLOOR = 0.93, 0.97, 0.90
@@ -78,6 +77,7 @@ def test_at_full_sampling_the_interval_is_the_observed_value(sql, tmp_path):
 
 
 # --- per-note intervals (int_estimation_note_cells, mart_note_daily) -------------------------------
+
 
 @pytest.fixture(scope="module")
 def note_sql(tmp_path_factory):

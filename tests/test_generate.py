@@ -10,9 +10,9 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 import pytest
+from conftest import FAULTY, small_options
 from landing_reader import all_files, csv_rows, data_file, faults, jsonl_lines, manifest, sha256
 
-from conftest import FAULTY, small_options
 from redcat.generate import generate
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
@@ -91,7 +91,15 @@ def check_note_row(header, row) -> str | None:
     if not r["note_id"] or not r["brand_id"] or not r["creator_id"]:
         return "missing_key"
     if r["link_partner"] not in ("", "taobao", "jd") or r["category"] not in {
-        "beauty", "fashion", "food", "baby", "home", "outdoor", "digital", "pets"}:
+        "beauty",
+        "fashion",
+        "food",
+        "baby",
+        "home",
+        "outdoor",
+        "digital",
+        "pets",
+    }:
         return "unknown_enum"
     if not _time_ok(r["published_at"]):
         return "unparsable_time"
@@ -137,7 +145,10 @@ def audit(root: Path) -> tuple[set, dict]:
         for src_dir in sorted(p for p in day_dir.iterdir() if p.is_dir()):
             m = manifest(src_dir)
             assert m["delivery_date"] == day
-            rel = lambda p: str(p.relative_to(root))
+
+            def rel(p):
+                return str(p.relative_to(root))
+
             if src_dir.name == "content":
                 assert m["source"] == "content" and "sampling_ratio" not in m and "program_version" not in m
             else:
@@ -175,7 +186,11 @@ def audit(root: Path) -> tuple[set, dict]:
                     header, rows = csv_rows(path)
                     assert len(rows) == entry["rows"], path
                     for i, row in enumerate(rows, start=2):
-                        problem = check_note_row(header, row) if path.name == "notes.csv" else check_spend_row(header, row, day)
+                        problem = (
+                            check_note_row(header, row)
+                            if path.name == "notes.csv"
+                            else check_spend_row(header, row, day)
+                        )
                         if problem:
                             found.add((problem, rel(path), i))
     return found, stats
@@ -205,7 +220,9 @@ def test_clean_landing_zone_conforms_to_the_contract(clean_landing):
 
 
 def test_world_has_the_shapes_the_warehouse_needs(clean_landing):
-    events = [json.loads(x) for x in jsonl_lines(data_file(clean_landing / "dt=2024-07-02" / "content", "note_events.jsonl"))]
+    events = [
+        json.loads(x) for x in jsonl_lines(data_file(clean_landing / "dt=2024-07-02" / "content", "note_events.jsonl"))
+    ]
     types = Counter(e["event_type"] for e in events)
     assert types["read"] > 0.7 * len(events) and types["link_click"] > 0
     surfaces = Counter(e["link_surface"] for e in events if e["event_type"] == "link_click")
@@ -219,17 +236,26 @@ def test_world_has_the_shapes_the_warehouse_needs(clean_landing):
     assert links[""] > 0 and links["taobao"] > 0, "notes with and without links"
     _, spend = csv_rows(clean_landing / "dt=2024-06-24" / "content" / "ad_spend.csv")
     assert {r[4] for r in spend} == {"brand", "partner"}
-    cbs = [json.loads(x) for x in jsonl_lines(data_file(clean_landing / "dt=2024-07-02" / "partner=taobao", "callbacks.jsonl"))]
+    cbs = [
+        json.loads(x)
+        for x in jsonl_lines(data_file(clean_landing / "dt=2024-07-02" / "partner=taobao", "callbacks.jsonl"))
+    ]
     assert set(Counter(c["event_type"] for c in cbs)) == CALLBACK_TYPES
 
 
 def test_categories_open_for_links_only_from_their_date(clean_landing):
     # "home" opens to Taobao on 2024-07-08 (seeds/categories.csv): before it, no home note mounts a link
     header, snapshot = csv_rows(clean_landing / "dt=2024-06-24" / "content" / "notes.csv")
-    home_linked = [r for r in snapshot if dict(zip(header, r))["category"] == "home" and dict(zip(header, r))["link_partner"]]
+    home_linked = [
+        r for r in snapshot if dict(zip(header, r))["category"] == "home" and dict(zip(header, r))["link_partner"]
+    ]
     assert home_linked == []
     header, changed = csv_rows(clean_landing / "dt=2024-07-08" / "content" / "notes.csv")
-    opened = [r for r in changed if dict(zip(header, r))["category"] == "home" and dict(zip(header, r))["link_partner"] == "taobao"]
+    opened = [
+        r
+        for r in changed
+        if dict(zip(header, r))["category"] == "home" and dict(zip(header, r))["link_partner"] == "taobao"
+    ]
     assert opened, "on the opening day older home notes mount links (re-delivered as changed notes)"
 
 
@@ -262,7 +288,7 @@ def test_sampling_is_per_user_and_matches_the_policy_ratio(clean_landing, unsamp
     assert abs(k - n / 2) < 3.3 * sd, f"{k} of {n} users sampled at ratio 0.5"
     # a sampled user stays sampled on every day of the period
     days_of = defaultdict(set)
-    for (user, day), ids in sampled.items():
+    for user, day in sampled:
         if day < "2024-07-01":
             days_of[user].add(day)
     for user in users_in:
@@ -276,17 +302,28 @@ def test_ground_truth_equals_totals_of_the_unsampled_world(clean_landing, unsamp
         for line in jsonl_lines(data_file(d, "callbacks.jsonl")):
             r = json.loads(line)
             key = (str(business_date(r["event_time"])), "taobao", r["brand_id"])
-            col = {"search": "searches", "store_visit": "store_visits", "add_to_cart": "add_to_carts",
-                   "purchase": "purchases", "refund": "refunds"}[r["event_type"]]
+            col = {
+                "search": "searches",
+                "store_visit": "store_visits",
+                "add_to_cart": "add_to_carts",
+                "purchase": "purchases",
+                "refund": "refunds",
+            }[r["event_type"]]
             recomputed[key][col] += 1
             if r["event_type"] in ("purchase", "refund"):
-                recomputed[key]["gmv_cny" if r["event_type"] == "purchase" else "refund_gmv_cny"] += round(r["gmv_cny"] * 100)
+                recomputed[key]["gmv_cny" if r["event_type"] == "purchase" else "refund_gmv_cny"] += round(
+                    r["gmv_cny"] * 100
+                )
     header, rows = csv_rows(clean_landing / "_ground_truth" / "callbacks_daily.csv")
     truth = {}
     for row in rows:
         r = dict(zip(header, row))
         truth[(r["date"], r["partner"], r["brand_id"])] = Counter(
-            {k: (round(float(v) * 100) if "gmv" in k else int(v)) for k, v in r.items() if k not in ("date", "partner", "brand_id") and float(v)}
+            {
+                k: (round(float(v) * 100) if "gmv" in k else int(v))
+                for k, v in r.items()
+                if k not in ("date", "partner", "brand_id") and float(v)
+            }
         )
     assert truth.keys() == recomputed.keys()
     for key in truth:
@@ -316,7 +353,10 @@ def test_every_injected_fault_is_recorded_and_nothing_else_is_wrong(faulty_landi
     expected = {e for e in expected if not (e[0] != "sha256_mismatch" and e[1] in truncated)}
     assert found == expected
     kinds = Counter(f["reason"] for f in recorded if f["kind"] == "malformed_line")
-    assert kinds == {k: FAULTY.malformed_per_kind for k in ("malformed_line", "unknown_enum", "unparsable_time", "missing_key", "negative_amount")}
+    assert kinds == {
+        k: FAULTY.malformed_per_kind
+        for k in ("malformed_line", "unknown_enum", "unparsable_time", "missing_key", "negative_amount")
+    }
     assert stats["duplicate_events"] > 0 and stats["late_events"] > 0
     summary = json.loads((faulty_landing / "_ground_truth" / "generation.json").read_text())
     assert stats["duplicate_events"] == sum(d["content"]["duplicates"] for d in summary["deliveries"])
@@ -349,16 +389,24 @@ def test_lost_callbacks_remove_a_share_of_users_behind_a_consistent_manifest(fau
     path = data_file(delivered_dir, "callbacks.jsonl")
     assert sha256(path) == m["files"][0]["sha256"] and len(jsonl_lines(path)) == m["files"][0]["rows"]
     complete = [json.loads(x) for x in jsonl_lines(data_file(faulty_landing / lost["redelivery"], "callbacks.jsonl"))]
-    delivered = [r for r in (json.loads(x) if x.startswith("{") and x.endswith("}") else None for x in jsonl_lines(path)) if r]
+    delivered = [
+        r for r in (json.loads(x) if x.startswith("{") and x.endswith("}") else None for x in jsonl_lines(path)) if r
+    ]
     users_all = {r["user_key"] for r in complete}
     users_kept = {r.get("user_key") for r in delivered}
     assert len(users_all) == lost["users_in_dump"]
     assert len(users_all - users_kept) == lost["users_lost"] == round(0.5 * len(users_all))
-    assert len(complete) - len([r for r in delivered if r["callback_id"] in {c["callback_id"] for c in complete}]) == lost["callbacks_lost"]
+    assert (
+        len(complete) - len([r for r in delivered if r["callback_id"] in {c["callback_id"] for c in complete}])
+        == lost["callbacks_lost"]
+    )
 
 
 def test_bad_options_are_refused_with_a_clear_message():
     with pytest.raises(ValueError, match="outside the generated span"):
         from redcat.generate import Faults, PartnerDay
 
-        generate(small_options(days=2, faults=Faults(drop_delivery=(PartnerDay("taobao", dt.date(2030, 1, 1)),))), Path("/nonexistent"))
+        generate(
+            small_options(days=2, faults=Faults(drop_delivery=(PartnerDay("taobao", dt.date(2030, 1, 1)),))),
+            Path("/nonexistent"),
+        )

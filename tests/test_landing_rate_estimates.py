@@ -24,13 +24,28 @@ DIR = Path("compiled") / "redcat" / "models" / "intermediate" / "completeness"
 def compiled(tmp_path_factory):
     home = tmp_path_factory.mktemp("landing")
     env = {**os.environ, "REDCAT_WAREHOUSE": str(home / "warehouse.duckdb"), "REDCAT_RAW_DIR": str(home / "raw")}
-    done = subprocess.run([str(Path(sys.executable).parent / "dbt"), "compile", "--select", "int_landing_rate_estimates",
-                           "--target-path", str(home / "target"), "--quiet"], cwd=DBT_PROJECT_DIR, env=env,
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "dbt"),
+            "compile",
+            "--select",
+            "int_landing_rate_estimates",
+            "--target-path",
+            str(home / "target"),
+            "--quiet",
+        ],
+        cwd=DBT_PROJECT_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     target = home / "target" / DIR
-    return (home / "warehouse.duckdb", (target / "int_landing_rate_estimates.sql").read_text(),
-            (target / "_completeness.yml" / "landing_rate_matches_policy.sql").read_text())
+    return (
+        home / "warehouse.duckdb",
+        (target / "int_landing_rate_estimates.sql").read_text(),
+        (target / "_completeness.yml" / "landing_rate_matches_policy.sql").read_text(),
+    )
 
 
 def run(compiled, true_rate: float, policy_rate: float, incident_day: int | None = None):
@@ -42,17 +57,29 @@ def run(compiled, true_rate: float, policy_rate: float, incident_day: int | None
     visited = rng.binomial(clicked, 0.5 * true_rate)
     if incident_day is not None:
         visited[incident_day] //= 3
-    tests = pd.DataFrame({"report_date": days, "partner": "taobao", "landing_rate": policy_rate, "sampling_ratio": 0.5,
-                          "clicked_users": clicked, "visited_users": visited})
+    tests = pd.DataFrame(
+        {
+            "report_date": days,
+            "partner": "taobao",
+            "landing_rate": policy_rate,
+            "sampling_ratio": 0.5,
+            "clicked_users": clicked,
+            "visited_users": visited,
+        }
+    )
     con = duckdb.connect(str(path))
     con.execute("CREATE SCHEMA intermediate; CREATE SCHEMA staging")
     con.register("t", tests)
     con.execute("CREATE TABLE intermediate.int_completeness_tests AS SELECT * FROM t")
-    con.execute("CREATE TABLE staging.stg_partners__deliveries AS SELECT partner, report_date AS delivery_date, "
-                "'loaded' AS delivery_status FROM t")
+    con.execute(
+        "CREATE TABLE staging.stg_partners__deliveries AS SELECT partner, report_date AS delivery_date, "
+        "'loaded' AS delivery_status FROM t"
+    )
     con.execute(f"CREATE TABLE intermediate.int_landing_rate_estimates AS {model}")
-    estimates = con.execute("SELECT report_date, estimated_landing_rate, baseline_days FROM "
-                            "intermediate.int_landing_rate_estimates ORDER BY 1").fetchall()
+    estimates = con.execute(
+        "SELECT report_date, estimated_landing_rate, baseline_days FROM "
+        "intermediate.int_landing_rate_estimates ORDER BY 1"
+    ).fetchall()
     flagged = con.execute(f"SELECT report_date FROM ({test}) ORDER BY 1").fetchall()
     con.close()
     return estimates, flagged

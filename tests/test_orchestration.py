@@ -43,13 +43,23 @@ def test_ingestion_assets_are_keyed_like_the_dbt_sources(graph):
 def test_checks_sit_next_to_the_assets_they_guard(graph):
     checks = {(c.asset_key.to_user_string(), c.name) for c in graph.asset_check_keys}
     for partner in ("taobao", "jd"):
-        for name in ("manifest_control_totals", "ledger_balance", "sampling_ratio_matches_policy", "delivery_arrived",
-                     "volume_vs_trailing_median"):
+        for name in (
+            "manifest_control_totals",
+            "ledger_balance",
+            "sampling_ratio_matches_policy",
+            "delivery_arrived",
+            "volume_vs_trailing_median",
+        ):
             assert (f"{partner}/callbacks", name) in checks
     assert ("marts/mart_callback_completeness", "callback_completeness") in checks
     assert any(a == "intermediate/int_attribution_credits" and "credits_sum_to_one" in n for a, n in checks)
-    blocking = {c.key.name for a in defs.assets if isinstance(a, dg.AssetsDefinition)
-                for c in a.check_specs if c.blocking and c.key.asset_key == dg.AssetKey(["taobao", "callbacks"])}
+    blocking = {
+        c.key.name
+        for a in defs.assets
+        if isinstance(a, dg.AssetsDefinition)
+        for c in a.check_specs
+        if c.blocking and c.key.asset_key == dg.AssetKey(["taobao", "callbacks"])
+    }
     assert {"manifest_control_totals", "ledger_balance", "sampling_ratio_matches_policy"} <= blocking
 
 
@@ -73,8 +83,11 @@ def test_daily_schedule_runs_the_previous_delivery_date_at_3_in_shanghai():
     schedule = defs.resolve_schedule_def("redcat_daily_schedule")
     assert (schedule.cron_schedule, schedule.execution_timezone) == ("0 3 * * *", "Asia/Shanghai")
     with dg.instance_for_test() as instance:
-        tick = schedule.evaluate_tick(dg.build_schedule_context(
-            instance=instance, scheduled_execution_time=dt.datetime(2024, 7, 16, 3, 0, tzinfo=SHANGHAI)))
+        tick = schedule.evaluate_tick(
+            dg.build_schedule_context(
+                instance=instance, scheduled_execution_time=dt.datetime(2024, 7, 16, 3, 0, tzinfo=SHANGHAI)
+            )
+        )
     assert [(r.partition_key, r.job_name) for r in tick.run_requests] == [("2024-07-15", "redcat_daily")]
 
 
@@ -93,15 +106,22 @@ def test_a_redcat_run_is_recorded_in_the_persistent_instance(clean_built):
         materialised = instance.get_materialized_partitions(mart)
         assert {(dt.date(2024, 6, 24) + dt.timedelta(days=i)).isoformat() for i in range(16)} <= materialised
         # the compaction after the publication looked at the warehouse's dead space and said what it did
-        (compaction,) = [e.asset_materialization for e in instance.fetch_materializations(
-            dg.AssetKey(["ops", "warehouse_compaction"]), limit=1).records]
+        (compaction,) = [
+            e.asset_materialization
+            for e in instance.fetch_materializations(dg.AssetKey(["ops", "warehouse_compaction"]), limit=1).records
+        ]
         assert isinstance(compaction.metadata["free_share_before"], dg.FloatMetadataValue)
         # the one-writer pool is configured on this instance, so it holds for redcat run and `make ui` alike
         # checks recorded per partition: one evaluation per delivery date, and typed completeness evidence
-        evaluations = [e.dagster_event.event_specific_data for e in instance.all_logs(
-            outcome.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)]
-        balance = {e.partition for e in evaluations
-                   if e.check_name == "ledger_balance" and e.asset_key == dg.AssetKey(["taobao", "callbacks"])}
+        evaluations = [
+            e.dagster_event.event_specific_data
+            for e in instance.all_logs(outcome.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)
+        ]
+        balance = {
+            e.partition
+            for e in evaluations
+            if e.check_name == "ledger_balance" and e.asset_key == dg.AssetKey(["taobao", "callbacks"])
+        }
         assert {(dt.date(2024, 6, 24) + dt.timedelta(days=i)).isoformat() for i in range(16)} < balance | {None}
         completeness = [e for e in evaluations if e.check_name == "callback_completeness" and e.partition]
         assert len(completeness) >= 15 and all(e.passed for e in completeness)
@@ -126,7 +146,10 @@ def test_imports_go_one_way():
 
     import redcat
 
-    offenders = [f"{p}:{n}" for p in Path(redcat.__file__).parent.rglob("*.py")
-                 for n, line in enumerate(p.read_text().splitlines(), 1)
-                 if re.match(r"\s*(from|import)\s+orchestration\b", line)]
+    offenders = [
+        f"{p}:{n}"
+        for p in Path(redcat.__file__).parent.rglob("*.py")
+        for n, line in enumerate(p.read_text().splitlines(), 1)
+        if re.match(r"\s*(from|import)\s+orchestration\b", line)
+    ]
     assert not offenders, offenders

@@ -17,10 +17,23 @@ import pytest
 
 from redcat.config import REPO_ROOT
 
-VIP_PARTNER = {"partner": "vip", "partner_name": "Vipshop", "programme": "xiaohonglian", "programme_zh": "小红链",
-               "delivery_deadline_hours": "26", "max_plausible_gmv_cny": "1000000"}
-VIP_POLICY = {"partner": "vip", "program_version": "v1", "sampling_ratio": "0.5", "landing_rate": "0.95",
-              "valid_from": "2024-06-01", "valid_to": "", "note": "test assumption: 50 % of users"}
+VIP_PARTNER = {
+    "partner": "vip",
+    "partner_name": "Vipshop",
+    "programme": "xiaohonglian",
+    "programme_zh": "小红链",
+    "delivery_deadline_hours": "26",
+    "max_plausible_gmv_cny": "1000000",
+}
+VIP_POLICY = {
+    "partner": "vip",
+    "program_version": "v1",
+    "sampling_ratio": "0.5",
+    "landing_rate": "0.95",
+    "valid_from": "2024-06-01",
+    "valid_to": "",
+    "note": "test assumption: 50 % of users",
+}
 COPIED = ("pyproject.toml", "redcat", "orchestration", "dbt_project", "seeds")
 
 
@@ -47,16 +60,38 @@ def vip_world(tmp_path_factory):
     # the whole change: two rows of configuration
     _append(repo / "seeds" / "partners.csv", VIP_PARTNER)
     _append(repo / "seeds" / "callback_sampling_policy.csv", VIP_POLICY)
-    env = {**os.environ, "PYTHONPATH": str(repo), "REDCAT_WAREHOUSE": str(home / "wh" / "warehouse.duckdb"),
-           "REDCAT_LANDING_DIR": str(home / "landing")}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(repo),
+        "REDCAT_WAREHOUSE": str(home / "wh" / "warehouse.duckdb"),
+        "REDCAT_LANDING_DIR": str(home / "landing"),
+    }
     env.pop("DAGSTER_HOME", None)
 
     def redcat(*args):
-        return subprocess.run([sys.executable, "-m", "orchestration.cli", *args], cwd=home, env=env, capture_output=True,
-                              text=True, timeout=1800)
+        return subprocess.run(
+            [sys.executable, "-m", "orchestration.cli", *args],
+            cwd=home,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=1800,
+        )
 
-    generated = redcat("generate", "--out", str(home / "landing"), "--start", "2024-06-28", "--days", "5",
-                       "--scale", "0.01", "--seed", "5", "--quiet")
+    generated = redcat(
+        "generate",
+        "--out",
+        str(home / "landing"),
+        "--start",
+        "2024-06-28",
+        "--days",
+        "5",
+        "--scale",
+        "0.01",
+        "--seed",
+        "5",
+        "--quiet",
+    )
     assert generated.returncode == 0, generated.stdout + generated.stderr
     ran = redcat("run", "--from", "2024-06-28", "--to", "2024-07-02")
     return home, ran
@@ -77,16 +112,25 @@ def test_the_third_partner_runs_end_to_end_with_its_completeness_checked(vip_wor
     assert "vip/callbacks" in ran.stdout  # its ingestion asset, in the summary
     con = duckdb.connect(str(home / "wh" / "warehouse.duckdb"), read_only=True)
     try:
-        loaded = con.execute("SELECT count(*), sum(rows_loaded) FROM ops.load_ledger_current "
-                             "WHERE source = 'vip' AND table_name = 'callbacks' AND status = 'loaded'").fetchone()
-        completeness = con.execute("SELECT report_date, program_version, sampling_ratio, clicked_users, status "
-                                   "FROM marts.mart_callback_completeness WHERE partner = 'vip' ORDER BY 1").fetchall()
-        brand_rows = con.execute("SELECT count(*), sum(gmv_observed), sum(gmv_estimated) FROM marts.mart_brand_daily "
-                                 "WHERE partner = 'vip' AND attribution_model = 'linear'").fetchone()
+        loaded = con.execute(
+            "SELECT count(*), sum(rows_loaded) FROM ops.load_ledger_current "
+            "WHERE source = 'vip' AND table_name = 'callbacks' AND status = 'loaded'"
+        ).fetchone()
+        completeness = con.execute(
+            "SELECT report_date, program_version, sampling_ratio, clicked_users, status "
+            "FROM marts.mart_callback_completeness WHERE partner = 'vip' ORDER BY 1"
+        ).fetchall()
+        brand_rows = con.execute(
+            "SELECT count(*), sum(gmv_observed), sum(gmv_estimated) FROM marts.mart_brand_daily "
+            "WHERE partner = 'vip' AND attribution_model = 'linear'"
+        ).fetchone()
     finally:
         con.close()
     assert loaded[0] == 5 and loaded[1] > 0
-    assert [r[0].isoformat() for r in completeness] == [f"2024-06-{d}" for d in (28, 29, 30)] + ["2024-07-01", "2024-07-02"]
+    assert [r[0].isoformat() for r in completeness] == [f"2024-06-{d}" for d in (28, 29, 30)] + [
+        "2024-07-01",
+        "2024-07-02",
+    ]
     assert {(r[1], r[2]) for r in completeness} == {("v1", 0.5)}
     assert all(r[3] > 0 for r in completeness), "users clicked vip links on the content side"
     assert {r[4] for r in completeness} <= {"ok", "insufficient_data"}

@@ -11,7 +11,8 @@ import subprocess
 import duckdb
 import pytest
 
-from redcat import contract, report as rpt
+from redcat import contract
+from redcat import report as rpt
 from redcat.ingest.loader import Loader
 from redcat.reference import SEEDS_DIR
 from redcat.report import ReportProblem, fmt_date, fmt_money, fmt_pct, write_all_brands, write_report
@@ -24,8 +25,9 @@ def served(clean_built):
     settings, _ = clean_built
     con = duckdb.connect(str(settings.serving), read_only=True)
     # the brand whose funnel reaches furthest (some categories have no links open in this world)
-    brand = con.execute("SELECT brand_id FROM bi.mart_funnel_nested_daily GROUP BY 1 "
-                        "ORDER BY sum(purchasers_estimated) DESC, 1 LIMIT 1").fetchone()[0]
+    brand = con.execute(
+        "SELECT brand_id FROM bi.mart_funnel_nested_daily GROUP BY 1 ORDER BY sum(purchasers_estimated) DESC, 1 LIMIT 1"
+    ).fetchone()[0]
     con.close()
     return settings, brand
 
@@ -79,9 +81,12 @@ def test_the_page_shows_one_brand_with_names_and_formatted_numbers(served, pages
 def test_the_funnel_is_nested_and_never_widens(served):
     settings, brand = served
     con = duckdb.connect(str(settings.serving), read_only=True)
-    rows = con.execute("""SELECT partner, sum(readers), sum(clickers), sum(visitors_estimated), sum(carters_estimated),
+    rows = con.execute(
+        """SELECT partner, sum(readers), sum(clickers), sum(visitors_estimated), sum(carters_estimated),
                                  sum(purchasers_estimated), sum(visitors), sum(carters), sum(purchasers)
-                          FROM bi.mart_funnel_nested_daily WHERE brand_id = ? GROUP BY 1""", [brand]).fetchall()
+                          FROM bi.mart_funnel_nested_daily WHERE brand_id = ? GROUP BY 1""",
+        [brand],
+    ).fetchall()
     per_row = con.execute("""SELECT count(*) FROM bi.mart_funnel_nested_daily
                              WHERE clickers > readers OR visitors > clickers OR carters > visitors
                                 OR purchasers > carters OR purchasers_estimated > carters_estimated + 1e-9
@@ -100,10 +105,25 @@ def test_the_funnel_is_nested_and_never_widens(served):
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_every_chart_is_drawn_in_headless_chromium(pages, lang, tmp_path):
     dom = subprocess.run(
-        ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=15000", "--dump-dom", pages[lang].as_uri()],
-        capture_output=True, text=True, timeout=180).stdout
+        [
+            "chromium",
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--virtual-time-budget=15000",
+            "--dump-dom",
+            pages[lang].as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    ).stdout
     for chart in rpt.CHART_IDS:
         block = dom.split(f'id="{chart}"', 1)[1][:400]
         assert "js-plotly-plot" in block, f"{chart} was not drawn"
@@ -117,7 +137,8 @@ def test_system_has_a_chinese_font_of_the_list():
     families = subprocess.run(["fc-list", ":lang=zh", "family"], capture_output=True, text=True).stdout
     installed = {f.strip() for line in families.splitlines() for f in line.split(",")}
     assert installed & set(rpt.FONT_FAMILIES), (
-        f"none of {rpt.FONT_FAMILIES[:-1]} is installed (apt-get install fonts-noto-cjk)")
+        f"none of {rpt.FONT_FAMILIES[:-1]} is installed (apt-get install fonts-noto-cjk)"
+    )
 
 
 def test_all_brands_writes_one_file_per_brand(served, tmp_path):
@@ -142,22 +163,27 @@ def test_unknown_brand_and_missing_publication_say_what_to_do(served, tmp_path):
 
 
 def test_notes_files_without_the_optional_name_columns_still_load(tmp_path):
-    from tiny_landing import write_delivery
     from conftest import settings_for
+    from tiny_landing import write_delivery
 
     landing = tmp_path / "landing"
     old = "note_id,creator_id,brand_id,category,published_at,link_partner\nn1,c1,b1,beauty,2024-07-15T10:00:00+08:00,\n"
     write_delivery(landing, "2024-07-15", "content", {"notes.csv": old.encode()})
-    new = ("note_id,creator_id,brand_id,category,published_at,link_partner,note_title,creator_name\n"
-           "n2,c2,b1,beauty,2024-07-16T10:00:00+08:00,taobao,夏日防晒｜真实测评,小鹿的日常\n")
+    new = (
+        "note_id,creator_id,brand_id,category,published_at,link_partner,note_title,creator_name\n"
+        "n2,c2,b1,beauty,2024-07-16T10:00:00+08:00,taobao,夏日防晒｜真实测评,小鹿的日常\n"
+    )
     write_delivery(landing, "2024-07-16", "content", {"notes.csv": new.encode("utf-8")})
     settings = settings_for(landing, tmp_path / "wh")
     with Loader(settings) as loader:
         results = [loader.load(contract.NOTES, dt.date(2024, 7, d)) for d in (15, 16)]
     assert [r.status for r in results] == ["loaded", "loaded"]
     files = sorted(str(p) for p in settings.raw_dir.glob("content/notes/dt=*/*.parquet"))
-    rows = duckdb.connect().sql(f"SELECT note_id, note_title, creator_name FROM read_parquet({files}, union_by_name = true) "
-                      "ORDER BY 1").fetchall()
+    rows = (
+        duckdb.connect()
+        .sql(f"SELECT note_id, note_title, creator_name FROM read_parquet({files}, union_by_name = true) ORDER BY 1")
+        .fetchall()
+    )
     assert rows == [("n1", None, None), ("n2", "夏日防晒｜真实测评", "小鹿的日常")]
 
 
@@ -165,9 +191,9 @@ def test_the_run_summary_shows_the_95_intervals_never_the_se(clean_built):
     """`redcat run`'s results table: the brands' 95 % bounds (summed: conservative), not GMV ± SE."""
     import io
 
+    from conftest import START
     from rich.console import Console
 
-    from conftest import START
     from redcat.summary import print_results
 
     settings, _ = clean_built
@@ -180,7 +206,8 @@ def test_the_run_summary_shows_the_95_intervals_never_the_se(clean_built):
             "SELECT report_date, sum(gmv_estimated_ci_low), sum(gmv_estimated_ci_high), "
             "count(*) FILTER (WHERE gmv_estimated_ci_low IS NULL) FROM marts.mart_brand_daily "
             "WHERE partner = 'taobao' AND attribution_model = 'last_touch' AND report_date = ? GROUP BY 1",
-            [START + dt.timedelta(days=6)]).fetchone()
+            [START + dt.timedelta(days=6)],
+        ).fetchone()
     assert low < high, "at 50 % sampling (before the 2024-07-01 switch) the interval is not a point"
     row = next(line for line in text.splitlines() if str(day) in line)
     assert f"{low:,.0f} – {high:,.0f}" in row

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from conftest import START, settings_for
 from warehouse import CONTRACT, mart_snapshot
 
-from conftest import START, settings_for
 from orchestration.runner import run
 from redcat.serving import TABLES, WHOLE_TABLES, current_manifest, publish
 
@@ -34,8 +34,9 @@ show()
 def test_a_reader_holding_the_serving_file_never_blocks_a_run(clean_landing, tmp_path):
     settings = settings_for(clean_landing, tmp_path / "wh")
     assert run(settings, START, START + dt.timedelta(days=2)).exit_code == 0
-    reader = subprocess.Popen([sys.executable, "-c", READER, str(settings.serving)], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, text=True)
+    reader = subprocess.Popen(
+        [sys.executable, "-c", READER, str(settings.serving)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     before_id, before_rows = reader.stdout.readline().split()
     outcome = run(settings, START + dt.timedelta(days=3), START + dt.timedelta(days=4))
     assert outcome.exit_code == 0, "the run is not blocked by a BI connection"
@@ -55,12 +56,17 @@ def test_exports_equal_the_marts(clean_built):
     published = [t for t in CONTRACT if t != "fct_attribution"]  # row level: not served
     served = mart_snapshot(settings.with_(warehouse=settings.serving), tables=published)
     assert served == mart_snapshot(settings, tables=published)
-    with duckdb.connect(str(settings.serving), read_only=True) as sv, duckdb.connect(str(settings.warehouse), read_only=True) as wh:
+    with (
+        duckdb.connect(str(settings.serving), read_only=True) as sv,
+        duckdb.connect(str(settings.warehouse), read_only=True) as wh,
+    ):
         for schema, table in TABLES:
-            assert sv.execute(f"SELECT count(*) FROM {schema}.{table}").fetchone() == \
-                wh.execute(f"SELECT count(*) FROM {schema}.{table}").fetchone(), f"{schema}.{table}"
+            assert (
+                sv.execute(f"SELECT count(*) FROM {schema}.{table}").fetchone()
+                == wh.execute(f"SELECT count(*) FROM {schema}.{table}").fetchone()
+            ), f"{schema}.{table}"
     manifest = current_manifest(settings)
-    for key, files in manifest["files"].items():
+    for _key, files in manifest["files"].items():
         for rel in files.values():
             assert (settings.export_dir / rel).exists(), rel
     dated = sorted(p.name for p in (settings.export_dir / "marts" / "mart_brand_daily").glob("*.parquet"))
@@ -91,7 +97,11 @@ def test_every_reader_opens_the_export_folder_as_it_is(clean_built):
         frame = pd.read_parquet(folder)
         assert len(frame) == rows, key
         assert ds.dataset(folder).to_table().num_rows == rows, key
-        got, = duckdb.connect().sql(f"SELECT count(*) FROM read_parquet('{folder}/*.parquet', hive_partitioning = true)").fetchall()[0]
+        (got,) = (
+            duckdb.connect()
+            .sql(f"SELECT count(*) FROM read_parquet('{folder}/*.parquet', hive_partitioning = true)")
+            .fetchall()[0]
+        )
         assert got == rows, key
         try:
             import polars as pl
@@ -102,8 +112,15 @@ def test_every_reader_opens_the_export_folder_as_it_is(clean_built):
     brand = pd.read_parquet(settings.export_dir / "bi" / "mart_brand_daily")
     assert isinstance(brand["report_date"].iloc[0], dt.date)
     assert str(brand["reads"].dtype) == "int64" and str(brand["purchases_observed"].dtype) == "int64"
-    types = {r[0]: r[1] for r in duckdb.connect().sql(f"DESCRIBE SELECT * FROM read_parquet('{settings.export_dir}/bi/"
-                                             "mart_brand_daily/*.parquet', hive_partitioning = true)").fetchall()}
+    types = {
+        r[0]: r[1]
+        for r in duckdb.connect()
+        .sql(
+            f"DESCRIBE SELECT * FROM read_parquet('{settings.export_dir}/bi/"
+            "mart_brand_daily/*.parquet', hive_partitioning = true)"
+        )
+        .fetchall()
+    }
     assert types["report_date"] == "DATE"
 
 
@@ -122,7 +139,11 @@ def test_a_copied_serving_file_and_export_folder_still_read(clean_built, tmp_pat
         for key, rows in json.loads(con.execute("SELECT tables FROM _redcat.publication").fetchone()[0]).items():
             assert con.execute(f"SELECT count(*) FROM {key}").fetchone()[0] == rows, key
             if key != "bi.completeness_history":
-                got, = duckdb.connect().sql(f"SELECT count(*) FROM read_parquet('{moved}/export/{key.replace('.', '/')}/*.parquet')").fetchall()[0]
+                (got,) = (
+                    duckdb.connect()
+                    .sql(f"SELECT count(*) FROM read_parquet('{moved}/export/{key.replace('.', '/')}/*.parquet')")
+                    .fetchall()[0]
+                )
                 assert got == rows, key
 
 
@@ -155,8 +176,9 @@ def _copy_of(built, published: bool = True):
 
     home = Path(tempfile.mkdtemp(prefix="pub-", dir=built.warehouse.parent.parent))
     shutil.copy(built.warehouse, home / "warehouse.duckdb")
-    settings = built.with_(warehouse=home / "warehouse.duckdb", serving=home / "serving.duckdb",
-                           export_dir=home / "export")
+    settings = built.with_(
+        warehouse=home / "warehouse.duckdb", serving=home / "serving.duckdb", export_dir=home / "export"
+    )
     if published:
         publish(settings, all_dates=True)
     return settings
@@ -211,8 +233,16 @@ def _current_export_is_whole(settings) -> None:
 def test_a_publication_killed_midway_leaves_the_previous_one_intact(clean_built, tmp_path):
     built, _ = clean_built
     settings = built.with_(serving=tmp_path / "serving.duckdb", export_dir=tmp_path / "export")
-    args = [sys.executable, "-c", PUBLISH, str(settings.landing_dir), str(settings.warehouse), str(settings.raw_dir),
-            str(settings.serving), str(settings.export_dir)]
+    args = [
+        sys.executable,
+        "-c",
+        PUBLISH,
+        str(settings.landing_dir),
+        str(settings.warehouse),
+        str(settings.raw_dir),
+        str(settings.serving),
+        str(settings.export_dir),
+    ]
     done = subprocess.run([*args, "0"], check=True, capture_output=True, text=True)
     swaps = int(done.stdout.split()[-1])
     assert swaps > 5, "a publication swaps its day files, its folder, the serving file and its pointers"
@@ -253,8 +283,9 @@ def test_an_added_mart_column_reaches_every_date_after_republish(clean_built, mo
     result = CliRunner().invoke(main, ["republish", "--warehouse", str(settings.warehouse)])
     assert result.exit_code == 0, result.output
     with duckdb.connect(str(settings.serving), read_only=True) as con:
-        rows, filled, dates = con.execute("SELECT count(*), count(analyst_flag), count(DISTINCT report_date) "
-                                          "FROM marts.mart_brand_daily").fetchone()
+        rows, filled, dates = con.execute(
+            "SELECT count(*), count(analyst_flag), count(DISTINCT report_date) FROM marts.mart_brand_daily"
+        ).fetchone()
     assert rows == filled > 0 and dates == len(current_manifest(settings)["dates_exported"])
     frame = pd.read_parquet(settings.export_dir / "marts" / "mart_brand_daily")
     assert len(frame) == rows and frame["analyst_flag"].notna().all()
@@ -269,11 +300,17 @@ def test_weekly_and_monthly_brand_totals_are_published_whole(clean_built):
     from orchestration.serving import publication
 
     built, _ = clean_built
-    assert {dg_key.path[-1] for dg_key in publication.asset_deps[publication.key] if dg_key.path[0] in ("marts", "bi")} \
-        >= {"mart_brand_period"}, "the publication waits for the period mart"
+    assert {
+        dg_key.path[-1] for dg_key in publication.asset_deps[publication.key] if dg_key.path[0] in ("marts", "bi")
+    } >= {"mart_brand_period"}, "the publication waits for the period mart"
     settings = _copy_of(built)
-    cols = "period_grain, period_start, brand_id, partner, attribution_model, gmv_estimated_ci_low, gmv_estimated_ci_high"
-    with duckdb.connect(str(settings.serving), read_only=True) as sv, duckdb.connect(str(settings.warehouse), read_only=True) as wh:
+    cols = (
+        "period_grain, period_start, brand_id, partner, attribution_model, gmv_estimated_ci_low, gmv_estimated_ci_high"
+    )
+    with (
+        duckdb.connect(str(settings.serving), read_only=True) as sv,
+        duckdb.connect(str(settings.warehouse), read_only=True) as wh,
+    ):
         for schema in ("marts", "bi"):
             served = sorted(sv.execute(f"SELECT {cols} FROM {schema}.mart_brand_period").fetchall(), key=repr)
             assert served == sorted(wh.execute(f"SELECT {cols} FROM {schema}.mart_brand_period").fetchall(), key=repr)
@@ -281,14 +318,25 @@ def test_weekly_and_monthly_brand_totals_are_published_whole(clean_built):
     frame = pd.read_parquet(settings.export_dir / "marts" / "mart_brand_period" / "data.parquet")
     with duckdb.connect(str(settings.warehouse)) as con:
         assert len(frame) == con.execute("SELECT count(*) FROM marts.mart_brand_period").fetchone()[0]
-        first_week = con.execute("SELECT min(period_start) FROM marts.mart_brand_period WHERE period_grain = 'week'").fetchone()[0]
+        first_week = con.execute(
+            "SELECT min(period_start) FROM marts.mart_brand_period WHERE period_grain = 'week'"
+        ).fetchone()[0]
         # the week restated (as a late purchase would restate it); the run's report dates do not name it
-        con.execute("UPDATE marts.mart_brand_period SET gmv_estimated_ci_high = gmv_estimated_ci_high + 1 "
-                    "WHERE period_grain = 'week' AND period_start = ?", [first_week])
-        expected = con.execute("SELECT sum(gmv_estimated_ci_high) FROM marts.mart_brand_period "
-                               "WHERE period_grain = 'week' AND period_start = ?", [first_week]).fetchone()[0]
+        con.execute(
+            "UPDATE marts.mart_brand_period SET gmv_estimated_ci_high = gmv_estimated_ci_high + 1 "
+            "WHERE period_grain = 'week' AND period_start = ?",
+            [first_week],
+        )
+        expected = con.execute(
+            "SELECT sum(gmv_estimated_ci_high) FROM marts.mart_brand_period "
+            "WHERE period_grain = 'week' AND period_start = ?",
+            [first_week],
+        ).fetchone()[0]
     publish(settings)
     with duckdb.connect(str(settings.serving), read_only=True) as sv:
-        got = sv.execute("SELECT sum(gmv_estimated_ci_high) FROM marts.mart_brand_period "
-                         "WHERE period_grain = 'week' AND period_start = ?", [first_week]).fetchone()[0]
+        got = sv.execute(
+            "SELECT sum(gmv_estimated_ci_high) FROM marts.mart_brand_period "
+            "WHERE period_grain = 'week' AND period_start = ?",
+            [first_week],
+        ).fetchone()[0]
     assert got == pytest.approx(expected)

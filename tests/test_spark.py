@@ -35,9 +35,9 @@ from pathlib import Path
 import duckdb
 import pytest
 import yaml
+from conftest import settings_for, small_options
 from warehouse import CONTRACT
 
-from conftest import settings_for, small_options
 from redcat.config import DBT_PROJECT_DIR
 from redcat.generate import Faults, PartnerDay, generate
 
@@ -46,7 +46,9 @@ pytestmark = pytest.mark.slow
 START = dt.date(2024, 6, 27)  # delivery days across Taobao's 50 % -> 100 % switch of 2024-07-01
 FIRST_RUN_DAYS = 5
 RERUN = START + dt.timedelta(days=FIRST_RUN_DAYS - 1)  # run 2 starts here: a built delivery day again
-LOSSY = START + dt.timedelta(days=FIRST_RUN_DAYS + 2)  # run 2's last day: taobao lost half its callbacks (100 % sampling)
+LOSSY = START + dt.timedelta(
+    days=FIRST_RUN_DAYS + 2
+)  # run 2's last day: taobao lost half its callbacks (100 % sampling)
 DAYS = FIRST_RUN_DAYS + 3
 # conftest's small world: enough clicked users for the completeness test to judge a day.
 FAULTS = Faults(late_share=0.03, duplicate_share=0.02, lose_callbacks=((PartnerDay("taobao", LOSSY), 0.5),))
@@ -64,16 +66,22 @@ def _require_spark() -> None:
         import dbt.adapters.spark  # noqa: F401
         import pyspark  # noqa: F401
     except ImportError as e:
-        pytest.fail(f"the Spark test needs the spark extra ({e}): pip install -e '.[dev]' (it includes "
-                    "'.[spark]'); `make test` installs it. Deselect with -k 'not spark' to run without Spark.")
+        pytest.fail(
+            f"the Spark test needs the spark extra ({e}): pip install -e '.[dev]' (it includes "
+            "'.[spark]'); `make test` installs it. Deselect with -k 'not spark' to run without Spark."
+        )
     java = shutil.which("java") or (os.environ.get("JAVA_HOME") and str(Path(os.environ["JAVA_HOME"]) / "bin" / "java"))
     if not java or not Path(java).exists():
-        pytest.fail("the Spark test needs Java 17 or later (PySpark 4 runs on the JVM): install it (e.g. apt-get install "
-                    "openjdk-17-jre-headless) or set JAVA_HOME. Deselect with -k 'not spark' to run without Spark.")
+        pytest.fail(
+            "the Spark test needs Java 17 or later (PySpark 4 runs on the JVM): install it (e.g. apt-get install "
+            "openjdk-17-jre-headless) or set JAVA_HOME. Deselect with -k 'not spark' to run without Spark."
+        )
     version = subprocess.run([java, "-version"], capture_output=True, text=True).stderr
     major = re.search(r'version "(\d+)', version)
     if not major or int(major.group(1)) < 17:
-        pytest.fail(f"PySpark 4 needs Java 17 or later; {java} is: {version.strip().splitlines()[0] if version else '?'}")
+        pytest.fail(
+            f"PySpark 4 needs Java 17 or later; {java} is: {version.strip().splitlines()[0] if version else '?'}"
+        )
 
 
 def _dbt(engine: str, args: list[str], env: dict, root: Path) -> subprocess.Popen:
@@ -81,9 +89,22 @@ def _dbt(engine: str, args: list[str], env: dict, root: Path) -> subprocess.Pope
     with open(root / f"dbt-{engine}.out", "a") as out:
         out.write(f"\n$ dbt {' '.join(args)} --target {engine}\n")
         out.flush()
-        return subprocess.Popen([DBT, *args, "--target", engine, "--target-path", str(root / f"target-{engine}"),
-                                 "--log-path", str(root / f"logs-{engine}")],
-                                cwd=DBT_PROJECT_DIR, env=env, stdout=out, stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            [
+                DBT,
+                *args,
+                "--target",
+                engine,
+                "--target-path",
+                str(root / f"target-{engine}"),
+                "--log-path",
+                str(root / f"logs-{engine}"),
+            ],
+            cwd=DBT_PROJECT_DIR,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
 
 
 def _wait(engine: str, proc: subprocess.Popen, root: Path) -> None:
@@ -96,8 +117,11 @@ def _wait(engine: str, proc: subprocess.Popen, root: Path) -> None:
     if code != 0:
         lines = (root / f"dbt-{engine}.out").read_text().splitlines()
         errors = [ln for ln in lines if re.search(r"ERROR|FAIL|Error|error", ln)][-15:]
-        pytest.fail(f"dbt on {engine} exited with {code}:\n" + "\n".join(errors or lines[-30:])
-                    + f"\nFull output: {root / f'dbt-{engine}.out'}; dbt log: {root / f'logs-{engine}' / 'dbt.log'}")
+        pytest.fail(
+            f"dbt on {engine} exited with {code}:\n"
+            + "\n".join(errors or lines[-30:])
+            + f"\nFull output: {root / f'dbt-{engine}.out'}; dbt log: {root / f'logs-{engine}' / 'dbt.log'}"
+        )
 
 
 def _export_spark_tables(settings, out: Path) -> None:
@@ -117,14 +141,30 @@ def _cli_run(settings, engine: str, start: dt.date, end: dt.date):
     from orchestration.cli import main
 
     env = {k: v for k, v in settings.export_env().items() if k not in ("REDCAT_LANDING_DIR", "REDCAT_WAREHOUSE")}
-    return CliRunner(env=env).invoke(main, ["run", "--target", engine, "--from", start.isoformat(), "--to", end.isoformat(),
-                                           "--landing", str(settings.landing_dir), "--warehouse", str(settings.warehouse)])
+    return CliRunner(env=env).invoke(
+        main,
+        [
+            "run",
+            "--target",
+            engine,
+            "--from",
+            start.isoformat(),
+            "--to",
+            end.isoformat(),
+            "--landing",
+            str(settings.landing_dir),
+            "--warehouse",
+            str(settings.warehouse),
+        ],
+    )
 
 
 def _first_reattributed(settings) -> dt.date:
     con = duckdb.connect(str(settings.warehouse), read_only=True)
     try:
-        return con.execute("SELECT min(report_date) FROM intermediate.int_reprocessing_dates WHERE reattribute").fetchone()[0]
+        return con.execute(
+            "SELECT min(report_date) FROM intermediate.int_reprocessing_dates WHERE reattribute"
+        ).fetchone()[0]
     finally:
         con.close()
 
@@ -133,9 +173,12 @@ def _last_evaluation(settings) -> set[tuple]:
     """The completeness evaluations the last run logged (ops.completeness_log, in the DuckDB file on both engines)."""
     con = duckdb.connect(str(settings.warehouse), read_only=True)
     try:
-        return set(con.execute(
-            "SELECT report_date, partner, status, blocks_marts FROM ops.completeness_log WHERE evaluated_at = "
-            "(SELECT max(evaluated_at) FROM ops.completeness_log)").fetchall())
+        return set(
+            con.execute(
+                "SELECT report_date, partner, status, blocks_marts FROM ops.completeness_log WHERE evaluated_at = "
+                "(SELECT max(evaluated_at) FROM ops.completeness_log)"
+            ).fetchall()
+        )
     finally:
         con.close()
 
@@ -169,7 +212,9 @@ def pipelines(tmp_path_factory):
 # fct_attribution is a view (an unpivot) on both engines: what is stored, and compared, is the
 # credits of every model at conversion x touch.
 STORED = [("marts", t) for t in CONTRACT if t != "fct_attribution"] + [
-    ("intermediate", "int_attribution_credits"), ("intermediate", "int_attribution_refund_credits")]
+    ("intermediate", "int_attribution_credits"),
+    ("intermediate", "int_attribution_refund_credits"),
+]
 
 
 def _grains() -> dict[str, list[str]]:
@@ -189,8 +234,11 @@ def _grains() -> dict[str, list[str]]:
 
 def _spark_files(table_dir: Path) -> list[str]:
     """The data files Spark wrote (Hadoop's rule: names starting with _ or . are not data)."""
-    files = sorted(str(p) for p in table_dir.rglob("*.parquet")
-                   if not any(part.startswith(("_", ".")) for part in p.relative_to(table_dir).parts))
+    files = sorted(
+        str(p)
+        for p in table_dir.rglob("*.parquet")
+        if not any(part.startswith(("_", ".")) for part in p.relative_to(table_dir).parts)
+    )
     assert files, f"no data files under {table_dir}: did Spark build the table?"
     return files
 
@@ -198,8 +246,10 @@ def _spark_files(table_dir: Path) -> list[str]:
 def _rows(con, relation: str) -> tuple[list[str], set[str], list[tuple]]:
     """Columns, the names of the floating-point ones, and the rows, time stamps as naive UTC."""
     described = con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()
-    select = ", ".join(f"timezone('UTC', \"{name}\") AS \"{name}\"" if kind == "TIMESTAMP WITH TIME ZONE" else f'"{name}"'
-                       for name, kind, *_ in described)
+    select = ", ".join(
+        f'timezone(\'UTC\', "{name}") AS "{name}"' if kind == "TIMESTAMP WITH TIME ZONE" else f'"{name}"'
+        for name, kind, *_ in described
+    )
     floats = {name for name, kind, *_ in described if kind in ("DOUBLE", "FLOAT")}
     return [d[0] for d in described], floats, con.execute(f"SELECT {select} FROM {relation}").fetchall()
 
@@ -229,7 +279,9 @@ def test_both_engines_ran_through_dagster_with_the_same_outcomes(pipelines):
 
     assert dbt_checks(d) == dbt_checks(s)
     assert len(dbt_checks(s)) > 50
-    assert {(c.partition, c.passed) for c in d.partition_checks} == {(c.partition, c.passed) for c in s.partition_checks}
+    assert {(c.partition, c.passed) for c in d.partition_checks} == {
+        (c.partition, c.passed) for c in s.partition_checks
+    }
     tables = {k for k in d.row_counts if k.startswith(("marts/", "intermediate/"))}
     assert {k: d.row_counts[k] for k in tables} == {k: s.row_counts.get(k) for k in tables}
     # Spark ran without the DuckDB publication and compaction; DuckDB ran both
@@ -260,25 +312,42 @@ def test_spark_builds_the_same_marts_as_duckdb(pipelines):
         d_cols, d_floats, d_rows = _rows(con, f"{schema}.{table}")
         s_cols, s_floats, s_rows = _rows(con, f"read_parquet({files!r}, hive_partitioning = true)")
         # Spark stores the partition column (the report date) last; names, not positions, count
-        assert sorted(d_cols) == sorted(s_cols), f"{table}: columns differ: duckdb only {set(d_cols) - set(s_cols)}, " \
-                                                 f"spark only {set(s_cols) - set(d_cols)}"
+        assert sorted(d_cols) == sorted(s_cols), (
+            f"{table}: columns differ: duckdb only {set(d_cols) - set(s_cols)}, spark only {set(s_cols) - set(d_cols)}"
+        )
         assert set(CONTRACT.get(table, [])) <= set(d_cols)
         assert d_rows, f"{schema}.{table} is empty: the comparison would prove nothing"
         floats = d_floats | s_floats
         key_of = {side: [cols.index(c) for c in grains[table]] for side, cols in (("d", d_cols), ("s", s_cols))}
         duck = {tuple(r[i] for i in key_of["d"]): dict(zip(d_cols, r)) for r in d_rows}
         spark = {tuple(r[i] for i in key_of["s"]): dict(zip(s_cols, r)) for r in s_rows}
-        assert len(duck) == len(d_rows) and len(spark) == len(s_rows), f"{table}: the grain {grains[table]} is not unique"
+        assert len(duck) == len(d_rows) and len(spark) == len(s_rows), (
+            f"{table}: the grain {grains[table]} is not unique"
+        )
         only_duck, only_spark = duck.keys() - spark.keys(), spark.keys() - duck.keys()
         assert not only_duck and not only_spark, (
             f"{table} ({grains[table]}): {len(only_duck)} rows only on DuckDB, e.g. {sorted(only_duck, key=str)[:3]}; "
-            f"{len(only_spark)} only on Spark, e.g. {sorted(only_spark, key=str)[:3]}")
-        mismatches = [(key, col, row[col], spark[key][col]) for key, row in duck.items() for col in d_cols
-                      if not _equal(row[col], spark[key][col], col in floats)]
-        assert not mismatches, (f"{table}: {len(mismatches)} values differ (key, column, duckdb, spark), e.g.\n"
-                                + "\n".join(map(str, mismatches[:10])))
-        worst = max((abs(row[c] - spark[k][c]) / max(abs(row[c]), abs(spark[k][c]))
-                     for k, row in duck.items() for c in floats if row[c] and spark[k][c]), default=0.0)
+            f"{len(only_spark)} only on Spark, e.g. {sorted(only_spark, key=str)[:3]}"
+        )
+        mismatches = [
+            (key, col, row[col], spark[key][col])
+            for key, row in duck.items()
+            for col in d_cols
+            if not _equal(row[col], spark[key][col], col in floats)
+        ]
+        assert not mismatches, (
+            f"{table}: {len(mismatches)} values differ (key, column, duckdb, spark), e.g.\n"
+            + "\n".join(map(str, mismatches[:10]))
+        )
+        worst = max(
+            (
+                abs(row[c] - spark[k][c]) / max(abs(row[c]), abs(spark[k][c]))
+                for k, row in duck.items()
+                for c in floats
+                if row[c] and spark[k][c]
+            ),
+            default=0.0,
+        )
         report.append(f"{table}: {len(d_rows)} rows equal, doubles within {worst:.1e} relative")
     # the comparison covers both sampling ratios, every attribution model (markov and shapley
     # with weights learned from journeys), and report dates of step 1 that step 2 rebuilt
@@ -286,9 +355,11 @@ def test_spark_builds_the_same_marts_as_duckdb(pipelines):
     assert {r[0] for r in ratios} >= {0.5, 1.0}, ratios
     models = con.execute("SELECT DISTINCT attribution_model FROM marts.fct_attribution").fetchall()
     assert {m[0] for m in models} == set(ATTRIBUTION_MODELS), models
-    learned = con.execute("SELECT count(*) FROM intermediate.int_attribution_removal_effects WHERE removal_effect > 0 "
-                          "UNION ALL SELECT count(*) FROM intermediate.int_attribution_shapley_values "
-                          "WHERE shapley_value > 0").fetchall()
+    learned = con.execute(
+        "SELECT count(*) FROM intermediate.int_attribution_removal_effects WHERE removal_effect > 0 "
+        "UNION ALL SELECT count(*) FROM intermediate.int_attribution_shapley_values "
+        "WHERE shapley_value > 0"
+    ).fetchall()
     assert all(n[0] > 0 for n in learned), f"no learned data-driven weights (markov, shapley): {learned}"
     # the business marts stop at run 1: run 2's lossy day blocked them on both engines, while the
     # credits (compared above) hold run 2's days
@@ -300,12 +371,15 @@ def test_spark_builds_the_same_marts_as_duckdb(pipelines):
 
 
 def test_run_2_rebuilt_report_dates_of_run_1_that_late_events_reached(pipelines):
-    assert pipelines["rebuilt_from"] < RERUN, (f"run 2 rebuilt no date before {RERUN} (from {pipelines['rebuilt_from']}): "
-                                               "no late delivery reached back")
+    assert pipelines["rebuilt_from"] < RERUN, (
+        f"run 2 rebuilt no date before {RERUN} (from {pipelines['rebuilt_from']}): no late delivery reached back"
+    )
     con = duckdb.connect(str(pipelines["duckdb"]["settings"].warehouse), read_only=True)
     try:
-        duplicates = con.execute("SELECT sum(rows_duplicate) FROM ops.load_ledger_current WHERE delivery_date BETWEEN ? AND ?",
-                                 [RERUN, LOSSY]).fetchone()[0]
+        duplicates = con.execute(
+            "SELECT sum(rows_duplicate) FROM ops.load_ledger_current WHERE delivery_date BETWEEN ? AND ?",
+            [RERUN, LOSSY],
+        ).fetchone()[0]
     finally:
         con.close()
     assert duplicates, "run 2 saw no re-delivered (duplicate) events"

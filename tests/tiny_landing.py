@@ -8,8 +8,14 @@ import json
 from pathlib import Path
 
 
-def write_delivery(root: Path, day: str, source: str, files: dict[str, bytes], program: dict | None = None,
-                   rows: dict[str, int] | None = None) -> Path:
+def write_delivery(
+    root: Path,
+    day: str,
+    source: str,
+    files: dict[str, bytes],
+    program: dict | None = None,
+    rows: dict[str, int] | None = None,
+) -> Path:
     directory = root / f"dt={day}" / ("content" if source == "content" else f"partner={source}")
     directory.mkdir(parents=True, exist_ok=True)
     entries = []

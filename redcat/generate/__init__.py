@@ -16,7 +16,7 @@ from redcat.generate.options import Faults, GeneratorOptions, PartnerDay, Scale 
 from redcat.generate.simulate import Simulator
 from redcat.generate.truth import TRUTH_DIR, Truth
 from redcat.generate.world import World, rng_for
-from redcat.timeutil import DAY_MS, SHANGHAI_OFFSET_MS, date_range, day_number, day_start_ms, from_day_number
+from redcat.timeutil import DAY_MS, SHANGHAI_OFFSET_MS, date_range, day_number, day_start_ms
 
 JSONL_KINDS = {
     "note_events": (contract.MALFORMED_LINE, contract.UNKNOWN_ENUM, contract.UNPARSABLE_TIME, contract.MISSING_KEY),
@@ -44,7 +44,9 @@ def generate(opts: GeneratorOptions, out: Path, progress=None) -> dict:
     partners = world.partners
     span = date_range(opts.start, opts.end)
     malformed_plan = _plan_malformed(opts, span)
-    campaign_funding = rng_for(opts.seed, 2).random((len(world.brand_ids), opts.scale.campaigns_per_brand)) < PARTNER_FUNDED_P
+    campaign_funding = (
+        rng_for(opts.seed, 2).random((len(world.brand_ids), opts.scale.campaigns_per_brand)) < PARTNER_FUNDED_P
+    )
 
     pending: dict[int, list[Batch]] = defaultdict(list)  # partner events by their own date
     due_content: dict[int, list[Batch]] = defaultdict(list)  # by delivery date
@@ -78,8 +80,18 @@ def generate(opts: GeneratorOptions, out: Path, progress=None) -> dict:
             first_content_day = False
         day_summary = {"date": iso}
         day_summary["content"] = _write_content(
-            writer, truth, opts, world, day, day_dir, out, Batch.concat(due_content.pop(dn, [])),
-            touched_notes, campaign_funding, programs, malformed_plan,
+            writer,
+            truth,
+            opts,
+            world,
+            day,
+            day_dir,
+            out,
+            Batch.concat(due_content.pop(dn, [])),
+            touched_notes,
+            campaign_funding,
+            programs,
+            malformed_plan,
         )
         delivered = Batch.concat(due_callbacks.pop(dn, []))
         for p, partner in enumerate(partners):
@@ -93,7 +105,9 @@ def generate(opts: GeneratorOptions, out: Path, progress=None) -> dict:
         if progress:
             progress(day)
 
-    undelivered = sum(len(b) for v in due_content.values() for b in v) + sum(len(b) for v in due_callbacks.values() for b in v)
+    undelivered = sum(len(b) for v in due_content.values() for b in v) + sum(
+        len(b) for v in due_callbacks.values() for b in v
+    )
     summary = {
         "generator": "redcat generate",
         "seed": opts.seed,
@@ -168,20 +182,35 @@ def _plan_malformed(opts: GeneratorOptions, span: list[dt.date]) -> dict[tuple[s
 
 def _record_malformed(truth: Truth, out: Path, written: WrittenFile, source: str, day: str) -> None:
     for line, kind in written.bad_lines:
-        truth.record_fault(kind="malformed_line", reason=kind, source=source, delivery_date=day,
-                           file=str(written.path.relative_to(out)), line=line)
+        truth.record_fault(
+            kind="malformed_line",
+            reason=kind,
+            source=source,
+            delivery_date=day,
+            file=str(written.path.relative_to(out)),
+            line=line,
+        )
 
 
-def _ad_spend(world: World, day: dt.date, funding: np.ndarray, programs: dict, rng: np.random.Generator,
-              brand_level_share: float = 0.0, brand_rng: np.random.Generator | None = None) -> list[list]:
+def _ad_spend(
+    world: World,
+    day: dt.date,
+    funding: np.ndarray,
+    programs: dict,
+    rng: np.random.Generator,
+    brand_level_share: float = 0.0,
+    brand_rng: np.random.Generator | None = None,
+) -> list[list]:
     """Spend rows of a day: up to three boosted notes per campaign, and with `brand_level_share`
     per brand a brand-level row (empty note_id, campaign `cmp-<brand>-brand`) drawn from `brand_rng`,
     a stream of its own so the note-level rows are the same with or without it."""
     notes = world.notes
     t0 = day_start_ms(day)
     recent = np.flatnonzero((notes.published_ms < t0) & (notes.published_ms >= t0 - 30 * DAY_MS))
-    by_brand = np.split(recent[np.argsort(notes.brand[recent], kind="stable")],
-                        np.cumsum(np.bincount(notes.brand[recent], minlength=len(world.brand_ids)))[:-1])
+    by_brand = np.split(
+        recent[np.argsort(notes.brand[recent], kind="stable")],
+        np.cumsum(np.bincount(notes.brand[recent], minlength=len(world.brand_ids)))[:-1],
+    )
     partner_active = np.array([programs[p] is not None for p in range(len(world.partners))])
     rows = []
     for b, candidates in enumerate(by_brand):
@@ -190,8 +219,16 @@ def _ad_spend(world: World, day: dt.date, funding: np.ndarray, programs: dict, r
         if brand_rng is not None and brand_rng.random() < brand_level_share:
             partner_funded = partner_can_fund and brand_rng.random() < PARTNER_FUNDED_P
             spend = float(brand_rng.lognormal(np.log(300.0), 0.8))
-            rows.append([day.isoformat(), f"cmp-{world.brand_ids[b]}-brand", world.brand_ids[b], "",
-                         "partner" if partner_funded else "brand", f"{spend:.2f}"])
+            rows.append(
+                [
+                    day.isoformat(),
+                    f"cmp-{world.brand_ids[b]}-brand",
+                    world.brand_ids[b],
+                    "",
+                    "partner" if partner_funded else "brand",
+                    f"{spend:.2f}",
+                ]
+            )
         if not len(candidates):
             continue
         q = notes.quality[candidates]
@@ -202,8 +239,16 @@ def _ad_spend(world: World, day: dt.date, funding: np.ndarray, programs: dict, r
             chosen = rng.choice(candidates, size=k, replace=False, p=q / q.sum())
             for n in chosen:
                 spend = float(rng.lognormal(np.log(200.0), 0.8))
-                rows.append([day.isoformat(), f"cmp-{world.brand_ids[b]}-{c + 1}", world.brand_ids[b],
-                             world.note_ids(np.array([n]))[0], "partner" if funding[b, c] else "brand", f"{spend:.2f}"])
+                rows.append(
+                    [
+                        day.isoformat(),
+                        f"cmp-{world.brand_ids[b]}-{c + 1}",
+                        world.brand_ids[b],
+                        world.note_ids(np.array([n]))[0],
+                        "partner" if funding[b, c] else "brand",
+                        f"{spend:.2f}",
+                    ]
+                )
     return rows
 
 
@@ -229,8 +274,11 @@ def _drop_parts(truth, world, faults, pday, cbs, redelivery, out, keep_redeliver
     if not len(cbs):
         return cbs
     drop = np.zeros(len(cbs), bool)
-    for kind, rules in (("dropped_stage", faults.drop_stage), ("dropped_brand", faults.drop_brand),
-                        ("truncated_after_hour", faults.truncate_after_hour)):
+    for kind, rules in (
+        ("dropped_stage", faults.drop_stage),
+        ("dropped_brand", faults.drop_brand),
+        ("truncated_after_hour", faults.truncate_after_hour),
+    ):
         for pd_, value in rules:
             if pd_ != pday:
                 continue
@@ -240,9 +288,16 @@ def _drop_parts(truth, world, faults, pday, cbs, redelivery, out, keep_redeliver
                 hit = world.brand_ids[cbs["brand"]] == value
             else:
                 hit = (cbs["t_ms"] >= day_start_ms(pday.day) + int(value) * 3_600_000) & (
-                    cbs["t_ms"] < day_start_ms(pday.day) + DAY_MS)
-            truth.record_fault(kind=kind, source=pday.partner, delivery_date=pday.day.isoformat(), value=value,
-                               callbacks_lost=int((hit & ~drop).sum()), redelivery=str(redelivery.relative_to(out)))
+                    cbs["t_ms"] < day_start_ms(pday.day) + DAY_MS
+                )
+            truth.record_fault(
+                kind=kind,
+                source=pday.partner,
+                delivery_date=pday.day.isoformat(),
+                value=value,
+                callbacks_lost=int((hit & ~drop).sum()),
+                redelivery=str(redelivery.relative_to(out)),
+            )
             drop |= hit
     if not drop.any():
         return cbs
@@ -257,9 +312,20 @@ def _write_content(writer, truth, opts, world, day, day_dir, out, events, notes_
     files = [
         writer.note_events(directory, events, plan.get((iso, "content", "note_events"), []), rng),
         writer.notes_csv(directory, notes_idx, plan.get((iso, "content", "notes"), []), rng),
-        writer.ad_spend_csv(directory, _ad_spend(world, day, funding, programs, rng_for(opts.seed, 2, day_number(day)),
-                                                 opts.brand_level_spend_share, rng_for(opts.seed, 7, day_number(day))),
-                            plan.get((iso, "content", "ad_spend"), []), rng),
+        writer.ad_spend_csv(
+            directory,
+            _ad_spend(
+                world,
+                day,
+                funding,
+                programs,
+                rng_for(opts.seed, 2, day_number(day)),
+                opts.brand_level_spend_share,
+                rng_for(opts.seed, 7, day_number(day)),
+            ),
+            plan.get((iso, "content", "ad_spend"), []),
+            rng,
+        ),
     ]
     write_manifest(directory, "content", iso, files, None)
     for f in files:
@@ -267,14 +333,26 @@ def _write_content(writer, truth, opts, world, day, day_dir, out, events, notes_
     if ("content", day) in opts.faults.truncate:
         redelivery = _keep_redelivery(directory, out, iso, "content")
         full = _truncate(files[0].path)
-        truth.record_fault(kind="truncated_file", source="content", delivery_date=iso,
-                           file=str(files[0].path.relative_to(out)), original_bytes=full, redelivery=redelivery)
+        truth.record_fault(
+            kind="truncated_file",
+            source="content",
+            delivery_date=iso,
+            file=str(files[0].path.relative_to(out)),
+            original_bytes=full,
+            redelivery=redelivery,
+        )
     if len(events):
         late = int((((events["t_ms"] + SHANGHAI_OFFSET_MS) // DAY_MS < day_number(day)) & (events["dup"] == 0)).sum())
         dups = int(events["dup"].sum())
     else:
         late = dups = 0
-    return {"note_events": files[0].rows, "notes": files[1].rows, "ad_spend": files[2].rows, "late": late, "duplicates": dups}
+    return {
+        "note_events": files[0].rows,
+        "notes": files[1].rows,
+        "ad_spend": files[2].rows,
+        "late": late,
+        "duplicates": dups,
+    }
 
 
 def _write_partner(writer, truth, opts, world, day, partner, program, day_dir, out, cbs, plan) -> dict:
@@ -282,8 +360,10 @@ def _write_partner(writer, truth, opts, world, day, partner, program, day_dir, o
     faults = opts.faults
     pday = PartnerDay(partner, day)
     rng = rng_for(opts.seed, 4, day_number(day), world.partners.index(partner))
-    manifest_program = {"program_version": program.program_version,
-                        "sampling_ratio": 1.0 if not opts.sampling else program.sampling_ratio}
+    manifest_program = {
+        "program_version": program.program_version,
+        "sampling_ratio": 1.0 if not opts.sampling else program.sampling_ratio,
+    }
     bad = plan.get((iso, partner, "callbacks"), [])
     redelivery = out / TRUTH_DIR / "redelivery" / f"dt={iso}" / contract.delivery_dir(partner)
 
@@ -294,8 +374,13 @@ def _write_partner(writer, truth, opts, world, day, partner, program, day_dir, o
 
     if pday in faults.drop_delivery:
         write(redelivery, cbs, manifest_program, [])
-        truth.record_fault(kind="no_delivery", source=partner, delivery_date=iso, callbacks_not_delivered=len(cbs),
-                           redelivery=str(redelivery.relative_to(out)))
+        truth.record_fault(
+            kind="no_delivery",
+            source=partner,
+            delivery_date=iso,
+            callbacks_not_delivered=len(cbs),
+            redelivery=str(redelivery.relative_to(out)),
+        )
         return {"callbacks": 0, "delivered": False}
 
     lost = dict(faults.lose_callbacks).get(pday)
@@ -304,16 +389,31 @@ def _write_partner(writer, truth, opts, world, day, partner, program, day_dir, o
         users = np.unique(cbs["user"])
         gone = rng.choice(users, size=int(round(lost * len(users))), replace=False)
         keep = ~np.isin(cbs["user"], gone)
-        truth.record_fault(kind="lost_callbacks", source=partner, delivery_date=iso, share=lost, users_in_dump=len(users),
-                           users_lost=len(gone), callbacks_lost=int((~keep).sum()), redelivery=str(redelivery.relative_to(out)))
+        truth.record_fault(
+            kind="lost_callbacks",
+            source=partner,
+            delivery_date=iso,
+            share=lost,
+            users_in_dump=len(users),
+            users_lost=len(gone),
+            callbacks_lost=int((~keep).sum()),
+            redelivery=str(redelivery.relative_to(out)),
+        )
         cbs = cbs.take(np.flatnonzero(keep))
 
-    cbs = _drop_parts(truth, world, faults, pday, cbs, redelivery, out, lambda: write(redelivery, cbs, manifest_program, []))
+    cbs = _drop_parts(
+        truth, world, faults, pday, cbs, redelivery, out, lambda: write(redelivery, cbs, manifest_program, [])
+    )
 
     bad_ratio = dict(faults.bad_manifest_ratio).get(pday)
     if bad_ratio is not None:
-        truth.record_fault(kind="manifest_ratio_mismatch", source=partner, delivery_date=iso,
-                           manifest_ratio=bad_ratio, policy_ratio=program.sampling_ratio)
+        truth.record_fault(
+            kind="manifest_ratio_mismatch",
+            source=partner,
+            delivery_date=iso,
+            manifest_ratio=bad_ratio,
+            policy_ratio=program.sampling_ratio,
+        )
         manifest_program = {**manifest_program, "sampling_ratio": bad_ratio}
 
     written = write(day_dir / contract.delivery_dir(partner), cbs, manifest_program, bad)
@@ -321,7 +421,17 @@ def _write_partner(writer, truth, opts, world, day, partner, program, day_dir, o
     if (partner, day) in faults.truncate:
         _keep_redelivery(written.path.parent, out, iso, partner)
         full = _truncate(written.path)
-        truth.record_fault(kind="truncated_file", source=partner, delivery_date=iso, file=str(written.path.relative_to(out)),
-                           original_bytes=full, redelivery=str(redelivery.relative_to(out)))
-    return {"callbacks": written.rows, "delivered": True, "program_version": program.program_version,
-            "sampling_ratio": manifest_program["sampling_ratio"]}
+        truth.record_fault(
+            kind="truncated_file",
+            source=partner,
+            delivery_date=iso,
+            file=str(written.path.relative_to(out)),
+            original_bytes=full,
+            redelivery=str(redelivery.relative_to(out)),
+        )
+    return {
+        "callbacks": written.rows,
+        "delivered": True,
+        "program_version": program.program_version,
+        "sampling_ratio": manifest_program["sampling_ratio"],
+    }

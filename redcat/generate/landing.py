@@ -45,7 +45,9 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def write_manifest(directory: Path, source: str, delivery_date: str, files: list[WrittenFile], program: dict | None) -> None:
+def write_manifest(
+    directory: Path, source: str, delivery_date: str, files: list[WrittenFile], program: dict | None
+) -> None:
     manifest = {"source": source, "delivery_date": delivery_date}
     if program is not None:
         manifest.update(program)
@@ -75,12 +77,20 @@ class LandingWriter:
         self.gzip = use_gzip
         self.con = duckdb.connect()
         self.con.execute("SET preserve_insertion_order = true")
-        users = pa.table({"user": pa.array(np.arange(len(world.user_keys), dtype=np.int32)), "user_key": world.user_keys})
-        brands = pa.table({"brand": pa.array(np.arange(len(world.brand_ids), dtype=np.int32)), "brand_id": world.brand_ids})
+        users = pa.table(
+            {"user": pa.array(np.arange(len(world.user_keys), dtype=np.int32)), "user_key": world.user_keys}
+        )
+        brands = pa.table(
+            {"brand": pa.array(np.arange(len(world.brand_ids), dtype=np.int32)), "brand_id": world.brand_ids}
+        )
         self.con.register("users", users)
         self.con.register("brands", brands)
-        self.con.execute(f"CREATE TEMP TABLE content_types AS SELECT * FROM (VALUES {_values(CONTENT_TYPES)}) t(etype, name)")
-        self.con.execute(f"CREATE TEMP TABLE callback_types AS SELECT * FROM (VALUES {_values(CALLBACK_TYPES)}) t(etype, name)")
+        self.con.execute(
+            f"CREATE TEMP TABLE content_types AS SELECT * FROM (VALUES {_values(CONTENT_TYPES)}) t(etype, name)"
+        )
+        self.con.execute(
+            f"CREATE TEMP TABLE callback_types AS SELECT * FROM (VALUES {_values(CALLBACK_TYPES)}) t(etype, name)"
+        )
         self.con.execute(
             f"CREATE TEMP TABLE partners AS SELECT * FROM (VALUES {_values(world.partners)}) t(partner, name)"
         )
@@ -137,7 +147,9 @@ class LandingWriter:
         return self._write_csv(directory / contract.AD_SPEND.stem, header, rows, bad, rng, "ad_spend")
 
     # --- partners ----------------------------------------------------------
-    def callbacks(self, directory: Path, partner: str, cbs: Batch, bad: list[str], rng: np.random.Generator) -> WrittenFile:
+    def callbacks(
+        self, directory: Path, partner: str, cbs: Batch, bad: list[str], rng: np.random.Generator
+    ) -> WrittenFile:
         self.con.register("cb", cbs.to_arrow())
         traits = partner_traits(partner)
         style, prefix = traits.time_style, traits.callback_prefix
@@ -171,8 +183,12 @@ class LandingWriter:
             templates = [r[0] for r in con.execute("SELECT line FROM lines ORDER BY ord LIMIT 200").fetchall()]
             pos = np.sort(rng.integers(0, n + 1, len(bad))) + 0.5 + np.arange(len(bad)) * 1e-6
             for i, kind in enumerate(bad):
-                template = json.loads(templates[int(rng.integers(0, len(templates)))]) if templates else _empty_record(stream)
-                text = corrupt_record(kind, template, stream, f"bad-{path.parent.parent.name[3:]}-{path.parent.name}-{i}")
+                template = (
+                    json.loads(templates[int(rng.integers(0, len(templates)))]) if templates else _empty_record(stream)
+                )
+                text = corrupt_record(
+                    kind, template, stream, f"bad-{path.parent.parent.name[3:]}-{path.parent.name}-{i}"
+                )
                 con.execute("INSERT INTO lines VALUES (?, ?, true, ?)", [float(pos[i]), text, kind])
         bad_lines = [
             (int(line_no), kind)
@@ -181,7 +197,9 @@ class LandingWriter:
             ).fetchall()
         ]
         plain = path if not self.gzip else path.with_name(path.name + ".tmp")
-        con.execute(f"COPY (SELECT line FROM lines ORDER BY ord) TO '{plain}' (FORMAT csv, HEADER false, QUOTE '', ESCAPE '', DELIMITER '\\0')")
+        con.execute(
+            f"COPY (SELECT line FROM lines ORDER BY ord) TO '{plain}' (FORMAT csv, HEADER false, QUOTE '', ESCAPE '', DELIMITER '\\0')"
+        )
         rows = n + len(bad)
         if self.gzip:
             final = path.with_name(path.name + ".gz")
@@ -189,12 +207,16 @@ class LandingWriter:
             path = final
         return WrittenFile(path, rows, bad_lines)
 
-    def _write_csv(self, path: Path, header: list[str], rows: list[list], bad: list[str], rng, table: str) -> WrittenFile:
+    def _write_csv(
+        self, path: Path, header: list[str], rows: list[list], bad: list[str], rng, table: str
+    ) -> WrittenFile:
         path.parent.mkdir(parents=True, exist_ok=True)
         lines = [list(map(str, r)) for r in rows]
         positions = []
         for i, kind in enumerate(bad):
-            template = dict(zip(header, lines[int(rng.integers(0, len(lines)))])) if lines else dict.fromkeys(header, "x")
+            template = (
+                dict(zip(header, lines[int(rng.integers(0, len(lines)))])) if lines else dict.fromkeys(header, "x")
+            )
             at = int(rng.integers(0, len(lines) + 1))
             lines.insert(at, corrupt_csv_row(kind, template, table, header, i))
             positions = [p + 1 if p >= at else p for p in positions] + [at]
@@ -226,8 +248,20 @@ def _iso_local(ms: np.ndarray) -> list[str]:
 
 def _empty_record(stream: str) -> dict:
     if stream == "content":
-        return {"event_id": "", "event_type": "read", "event_time": "2024-01-01T00:00:00.000+08:00", "user_key": "0" * 64, "note_id": "n0000001"}
-    return {"callback_id": "", "event_type": "search", "event_time": "2024-01-01T00:00:00.000+08:00", "user_key": "0" * 64, "brand_id": "b0001"}
+        return {
+            "event_id": "",
+            "event_type": "read",
+            "event_time": "2024-01-01T00:00:00.000+08:00",
+            "user_key": "0" * 64,
+            "note_id": "n0000001",
+        }
+    return {
+        "callback_id": "",
+        "event_type": "search",
+        "event_time": "2024-01-01T00:00:00.000+08:00",
+        "user_key": "0" * 64,
+        "brand_id": "b0001",
+    }
 
 
 def corrupt_record(kind: str, record: dict, stream: str, fresh_id: str) -> str:
@@ -245,7 +279,9 @@ def corrupt_record(kind: str, record: dict, stream: str, fresh_id: str) -> str:
     elif kind == contract.MISSING_KEY:
         record.pop("user_key", None)
     elif kind == contract.NEGATIVE_AMOUNT:
-        record.update(event_type="purchase", order_id=f"NEG{fresh_id}", gmv_cny=-abs(float(record.get("gmv_cny") or 99.0)))
+        record.update(
+            event_type="purchase", order_id=f"NEG{fresh_id}", gmv_cny=-abs(float(record.get("gmv_cny") or 99.0))
+        )
     else:
         raise ValueError(f"unknown malformed kind {kind!r}")
     return json.dumps(record, separators=(",", ":"))
@@ -256,7 +292,7 @@ def corrupt_csv_row(kind: str, row: dict, table: str, header: list[str], i: int)
     if table == "notes":
         row["note_id"] = f"n-bad-{i}"
         if kind == contract.MALFORMED_LINE:
-            return f'{row["note_id"]},{row["creator_id"]}'  # two of eight fields
+            return f"{row['note_id']},{row['creator_id']}"  # two of eight fields
         if kind == contract.UNKNOWN_ENUM:
             row["link_partner"] = "amazon"
         elif kind == contract.UNPARSABLE_TIME:

@@ -6,10 +6,46 @@ from __future__ import annotations
 
 import numpy as np
 
-_NICK_HEAD = ("小鹿", "阿柒", "橙子", "果果", "一只", "桃桃", "大熊", "豆豆", "七七", "糖糖", "阿南", "小满",
-              "十一", "柚子", "阿朵", "米粒", "小北", "安安", "芒果", "阿狸")
-_NICK_TAIL = ("的日常", "爱分享", "种草记", "生活志", "研究站", "小本本", "在路上", "慢生活", "的宝藏", "实验室",
-              "碎碎念", "好物社", "观察室", "手记", "不将就", "的口袋")
+_NICK_HEAD = (
+    "小鹿",
+    "阿柒",
+    "橙子",
+    "果果",
+    "一只",
+    "桃桃",
+    "大熊",
+    "豆豆",
+    "七七",
+    "糖糖",
+    "阿南",
+    "小满",
+    "十一",
+    "柚子",
+    "阿朵",
+    "米粒",
+    "小北",
+    "安安",
+    "芒果",
+    "阿狸",
+)
+_NICK_TAIL = (
+    "的日常",
+    "爱分享",
+    "种草记",
+    "生活志",
+    "研究站",
+    "小本本",
+    "在路上",
+    "慢生活",
+    "的宝藏",
+    "实验室",
+    "碎碎念",
+    "好物社",
+    "观察室",
+    "手记",
+    "不将就",
+    "的口袋",
+)
 
 _TOPICS = {
     "beauty": ("通勤妆容", "敏感肌护肤", "夏日防晒", "口红试色", "底妆持妆", "平价面霜"),
@@ -28,8 +64,13 @@ def creator_names(idx: np.ndarray) -> np.ndarray:
     idx = np.asarray(idx, dtype=np.int64)
     heads, tails = len(_NICK_HEAD), len(_NICK_TAIL)
     rounds = idx // (heads * tails)
-    return np.array([_NICK_HEAD[i % heads] + _NICK_TAIL[(i // heads) % tails] + (str(r + 1) if r else "")
-                     for i, r in zip(idx.tolist(), rounds.tolist())], dtype=object)
+    return np.array(
+        [
+            _NICK_HEAD[i % heads] + _NICK_TAIL[(i // heads) % tails] + (str(r + 1) if r else "")
+            for i, r in zip(idx.tolist(), rounds.tolist())
+        ],
+        dtype=object,
+    )
 
 
 def note_titles(idx: np.ndarray, categories: np.ndarray) -> np.ndarray:

@@ -105,29 +105,32 @@ class GeneratorOptions:
             raise ValueError(f"brand_level_spend_share must lie in [0, 1], got {self.brand_level_spend_share}")
         if not 0 <= self.faults.duplicate_share < 1 or not 0 <= self.faults.late_share < 1:
             raise ValueError("--duplicate-share and --late-share must lie in [0, 1)")
-        for pd_, share in self.faults.lose_callbacks:
+        for _partner_day, share in self.faults.lose_callbacks:
             if not 0 < share <= 1:
                 raise ValueError(f"--lose-callbacks share must lie in (0, 1], got {share}")
-        for src, day in self.faults.truncate:
+        for src, _day in self.faults.truncate:
             if src not in SOURCES:
                 raise ValueError(f"--truncate source {src!r} unknown; use one of {', '.join(SOURCES)}")
         days = {self.start + dt.timedelta(days=i) for i in range(self.days)}
         named = [pd_.day for pd_ in self.faults.drop_delivery]
         named += [pd_.day for pd_, _ in self.faults.lose_callbacks + self.faults.bad_manifest_ratio]
         named += [d for _, d in self.faults.truncate]
-        named += [pd_.day for pd_, _ in self.faults.drop_stage + self.faults.drop_brand + self.faults.truncate_after_hour]
+        named += [
+            pd_.day for pd_, _ in self.faults.drop_stage + self.faults.drop_brand + self.faults.truncate_after_hour
+        ]
         named += list(self.faults.quiet_days)
         for _, stage in self.faults.drop_stage:
             if stage not in reference.callback_event_types():
-                raise ValueError(f"--drop-stage stage {stage!r} unknown; use one of {', '.join(reference.callback_event_types())}")
+                raise ValueError(
+                    f"--drop-stage stage {stage!r} unknown; use one of {', '.join(reference.callback_event_types())}"
+                )
         for _, hour in self.faults.truncate_after_hour:
             if not 0 <= hour <= 23:
                 raise ValueError(f"--truncate-after-hour hour must lie in 0..23, got {hour}")
         outside = sorted(d for d in named if d not in days)
         if outside:
             raise ValueError(
-                f"fault dates {', '.join(map(str, outside))} lie outside the generated span "
-                f"{self.start}..{self.end}"
+                f"fault dates {', '.join(map(str, outside))} lie outside the generated span {self.start}..{self.end}"
             )
 
 

@@ -52,9 +52,7 @@ class Simulator:
         self.opts = world.opts
         self.landing = np.array(
             [
-                self.opts.true_landing_rate
-                if self.opts.true_landing_rate is not None
-                else _reference_landing_rate(p)
+                self.opts.true_landing_rate if self.opts.true_landing_rate is not None else _reference_landing_rate(p)
                 for p in world.partners
             ]
         )
@@ -99,12 +97,18 @@ class Simulator:
         brand = notes.brand[note]
         lp = notes.link_partner[note]
         m = (lp >= 0) & (rng.random(reads) < CLICK_NOTE_P)
-        parts.append(_events(ET["link_click"], _after(rng, t[m], 20 * SECOND, t1), user[m], note[m], lp[m], SURFACE_NOTE))
+        parts.append(
+            _events(ET["link_click"], _after(rng, t[m], 20 * SECOND, t1), user[m], note[m], lp[m], SURFACE_NOTE)
+        )
         cand = notes.comment_links[note] & (rng.random(reads) < CLICK_COMMENT_P)
         cp = w.pick_partners(brand[cand], dn, rng.random(int(cand.sum())))
         ok = cp >= 0
         idx = np.flatnonzero(cand)[ok]
-        parts.append(_events(ET["link_click"], _after(rng, t[idx], 30 * SECOND, t1), user[idx], note[idx], cp[ok], SURFACE_COMMENT))
+        parts.append(
+            _events(
+                ET["link_click"], _after(rng, t[idx], 30 * SECOND, t1), user[idx], note[idx], cp[ok], SURFACE_COMMENT
+            )
+        )
 
         content = Batch.concat(parts)
         content["seq"] = self.next_event_seq + np.arange(len(content), dtype=np.int64)
@@ -129,8 +133,13 @@ class Simulator:
         landed = (rng.random(len(uniq)) < self.landing[uniq % len(w.partners)])[inv]
         ct = content["t_ms"][clicks][landed]
         visits_click = _cb(
-            CT["store_visit"], ct + np.minimum(rng.exponential(30 * SECOND, len(ct)), 10 * MINUTE).astype(np.int64),
-            cu[landed], brand[clicks][landed], cpn[landed], ct, ORIGIN_CLICK,
+            CT["store_visit"],
+            ct + np.minimum(rng.exponential(30 * SECOND, len(ct)), 10 * MINUTE).astype(np.int64),
+            cu[landed],
+            brand[clicks][landed],
+            cpn[landed],
+            ct,
+            ORIGIN_CLICK,
         )
 
         # Views and engagements -> brand search on a partner the brand sells on
@@ -142,24 +151,39 @@ class Simulator:
         s_brand = brand[s]
         origin = np.where(views[s], ORIGIN_VIEW, ORIGIN_ENGAGEMENT)
         searches = _cb(
-            CT["search"], st + rng.lognormal(np.log(6 * HOUR), 1.4, len(s)).astype(np.int64),
-            content["user"][s], s_brand, self._search_partner(rng, s_brand), st, origin,
+            CT["search"],
+            st + rng.lognormal(np.log(6 * HOUR), 1.4, len(s)).astype(np.int64),
+            content["user"][s],
+            s_brand,
+            self._search_partner(rng, s_brand),
+            st,
+            origin,
         )
         # Organic: converters whose exposure redcat never sees (unattributable by design)
         n_org = int(rng.poisson(self.opts.organic_share * len(searches)))
         o_brand = rng.choice(len(w.brand_ids), size=n_org, p=w.brand_weight / w.brand_weight.sum())
         ot = t0 + rng.integers(0, DAY_MS, n_org)
         organic = _cb(
-            CT["search"], ot, rng.choice(len(w.user_weight), size=n_org, p=w.user_weight),
-            o_brand, self._search_partner(rng, o_brand), ot, ORIGIN_ORGANIC,
+            CT["search"],
+            ot,
+            rng.choice(len(w.user_weight), size=n_org, p=w.user_weight),
+            o_brand,
+            self._search_partner(rng, o_brand),
+            ot,
+            ORIGIN_ORGANIC,
         )
         searches = _within_window(Batch.concat([searches, organic]))
 
-        visits_search = _child(rng, searches, CT["store_visit"], VISIT_AFTER_SEARCH_P, lambda n: rng.exponential(2 * MINUTE, n))
+        visits_search = _child(
+            rng, searches, CT["store_visit"], VISIT_AFTER_SEARCH_P, lambda n: rng.exponential(2 * MINUTE, n)
+        )
         visits = Batch.concat([visits_click, visits_search])
         carts = _child(rng, visits, CT["add_to_cart"], CART_AFTER_VISIT_P, lambda n: rng.exponential(10 * MINUTE, n))
         purchases = _child(
-            rng, carts, CT["purchase"], PURCHASE_AFTER_CART_P,
+            rng,
+            carts,
+            CT["purchase"],
+            PURCHASE_AFTER_CART_P,
             lambda n: np.where(rng.random(n) < 0.6, rng.exponential(30 * MINUTE, n), rng.exponential(3 * DAY_MS, n)),
         )
         purchases = _within_window(purchases)
@@ -173,9 +197,11 @@ class Simulator:
         refunds["etype"] = np.full(len(refunds), CT["refund"], dtype=np.int8)
         refunds["t_ms"] = refunds["t_ms"] + rng.integers(DAY_MS, 10 * DAY_MS, len(refunds))
 
-        no_order = lambda b: b.with_column("order", np.full(len(b), -1, np.int64)).with_column(
-            "gmv_fen", np.full(len(b), -1, np.int64)
-        )
+        def no_order(b):
+            return b.with_column("order", np.full(len(b), -1, np.int64)).with_column(
+                "gmv_fen", np.full(len(b), -1, np.int64)
+            )
+
         out = Batch.concat([no_order(visits), no_order(searches), no_order(carts), purchases, refunds])
         out["seq"] = self._callback_ids(out["partner"])
         return out

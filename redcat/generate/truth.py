@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from redcat.generate.batch import Batch
-from redcat.generate.simulate import CALLBACK_TYPES, CONTENT_TYPES, CT, ET, ORIGIN_CLICK
+from redcat.generate.simulate import CONTENT_TYPES, CT, ET, ORIGIN_CLICK
 from redcat.generate.world import World
 
 TRUTH_DIR = "_ground_truth"
@@ -33,7 +33,11 @@ class Truth:
         """Record one event date: content events by type, partner events by brand and partner
         (all users, before sampling), and the clicked/landed users behind the completeness check."""
         w = self.world
-        counts = np.bincount(content["etype"], minlength=len(CONTENT_TYPES)) if len(content) else np.zeros(len(CONTENT_TYPES), int)
+        counts = (
+            np.bincount(content["etype"], minlength=len(CONTENT_TYPES))
+            if len(content)
+            else np.zeros(len(CONTENT_TYPES), int)
+        )
         self.content_rows.append({"date": day, **{t: int(counts[i]) for i, t in enumerate(CONTENT_TYPES)}})
 
         for p, partner in enumerate(w.partners):
@@ -42,7 +46,13 @@ class Truth:
             pe = partner_events.take(np.flatnonzero(partner_events["partner"] == p)) if len(partner_events) else Batch()
             per_brand: dict[int, dict] = defaultdict(lambda: dict.fromkeys(CALLBACK_COLUMNS, 0))
             if len(pe):
-                for name, col in (("search", "searches"), ("store_visit", "store_visits"), ("add_to_cart", "add_to_carts"), ("purchase", "purchases"), ("refund", "refunds")):
+                for name, col in (
+                    ("search", "searches"),
+                    ("store_visit", "store_visits"),
+                    ("add_to_cart", "add_to_carts"),
+                    ("purchase", "purchases"),
+                    ("refund", "refunds"),
+                ):
                     m = pe["etype"] == CT[name]
                     for b, n in zip(*np.unique(pe["brand"][m], return_counts=True)):
                         per_brand[int(b)][col] += int(n)
@@ -52,13 +62,19 @@ class Truth:
                     for b in np.flatnonzero(sums):
                         per_brand[int(b)][col] = round(float(sums[b]) / 100, 2)
             for b in sorted(per_brand):
-                self.callback_rows.append({"date": day, "partner": partner, "brand_id": str(w.brand_ids[b]), **per_brand[b]})
+                self.callback_rows.append(
+                    {"date": day, "partner": partner, "brand_id": str(w.brand_ids[b]), **per_brand[b]}
+                )
 
             clicks = content.take(np.flatnonzero((content["etype"] == ET["link_click"]) & (content["partner"] == p)))
             clicked = np.unique(clicks["user"]) if len(clicks) else np.array([], np.int32)
-            landed_m = (pe["etype"] == CT["store_visit"]) & (pe["origin"] == ORIGIN_CLICK) if len(pe) else np.array([], bool)
+            landed_m = (
+                (pe["etype"] == CT["store_visit"]) & (pe["origin"] == ORIGIN_CLICK) if len(pe) else np.array([], bool)
+            )
             landed = np.intersect1d(clicked, pe["user"][landed_m]) if len(pe) else np.array([], np.int32)
-            self.coverage_rows.append({"date": day, "partner": partner, "clicked_users": int(len(clicked)), "landed_users": int(len(landed))})
+            self.coverage_rows.append(
+                {"date": day, "partner": partner, "clicked_users": int(len(clicked)), "landed_users": int(len(landed))}
+            )
 
     def record_fault(self, **fault) -> None:
         self.faults.append(fault)

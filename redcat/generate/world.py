@@ -104,7 +104,10 @@ class World:
         self.categories = [c.category for c in reference.categories()]
         never = np.iinfo(np.int64).max
         self.links_open_from = np.array(  # [category, partner] first open day number
-            [[day_number(d) if (d := c.links_from.get(p)) else never for p in self.partners] for c in reference.categories()],
+            [
+                [day_number(d) if (d := c.links_from.get(p)) else never for p in self.partners]
+                for c in reference.categories()
+            ],
             dtype=np.int64,
         )
 
@@ -135,7 +138,8 @@ class World:
         main = min(2, len(self.partners))
         self.sampling_u = np.column_stack(
             [rng.random((scale.users, main))]
-            + [partner_stream(rng, opts.seed, i, 2).random(scale.users) for i in range(main, len(self.partners))])
+            + [partner_stream(rng, opts.seed, i, 2).random(scale.users) for i in range(main, len(self.partners))]
+        )
 
         # Notes published before the first generated day (burn-in included)
         first_sim_day = opts.start - dt.timedelta(days=opts.burn_in_days)

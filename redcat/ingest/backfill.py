@@ -30,16 +30,21 @@ def _paths(con: duckdb.DuckDBPyConnection, table, after: dt.date, until: dt.date
 
 
 def _has_ops(con: duckdb.DuckDBPyConnection) -> bool:
-    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'ops' "
-                            "AND table_name = 'raw_partitions'").fetchone()[0])
+    return bool(
+        con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'ops' "
+            "AND table_name = 'raw_partitions'"
+        ).fetchone()[0]
+    )
 
 
 def built_after(con: duckdb.DuckDBPyConnection, end: dt.date) -> bool:
     """Whether any table holds a loaded partition of a delivery date after `end`."""
     if not _has_ops(con):
         return False
-    return bool(con.execute("SELECT count(*) FROM ops.raw_partitions WHERE delivery_date > ? AND rows > 0",
-                            [end]).fetchone()[0])
+    return bool(
+        con.execute("SELECT count(*) FROM ops.raw_partitions WHERE delivery_date > ? AND rows > 0", [end]).fetchone()[0]
+    )
 
 
 def invalidated_dates(con: duckdb.DuckDBPyConnection, start: dt.date, end: dt.date) -> dict[dt.date, list[str]]:

@@ -32,8 +32,10 @@ def ledger_balance_problem(con: duckdb.DuckDBPyConnection, table: SourceTable, r
     if status == LOADED and loaded + quarantined + duplicate != declared:
         return f"loaded {loaded} + quarantined {quarantined} + duplicates {duplicate} != declared {declared}"
     if on_disk != loaded or raw_rows != loaded:
-        return (f"{path} holds {on_disk} rows but the ledger says {loaded} were loaded; a write was interrupted? "
-                "Re-run this partition.")
+        return (
+            f"{path} holds {on_disk} rows but the ledger says {loaded} were loaded; a write was interrupted? "
+            "Re-run this partition."
+        )
     if quarantine_rows != quarantined:
         return f"ops.quarantine holds {quarantine_rows} lines but the ledger says {quarantined}; re-run this partition."
     return None

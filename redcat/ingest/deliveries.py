@@ -51,7 +51,9 @@ def stale_delivery_dates(settings, days: list[dt.date]) -> dict[dt.date, list[st
     try:
         ledger = con.execute(
             """SELECT delivery_date, source, file, status, sha256_declared FROM ops.load_ledger_current
-               WHERE delivery_date BETWEEN ? AND ?""", [min(days), max(days)]).fetchall()
+               WHERE delivery_date BETWEEN ? AND ?""",
+            [min(days), max(days)],
+        ).fetchall()
     finally:
         con.close()
     loaded: dict[tuple, tuple] = {}

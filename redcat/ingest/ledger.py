@@ -83,10 +83,28 @@ FROM ops.quarantine GROUP BY ALL;
 """
 
 LEDGER_COLUMNS = (
-    "load_id", "run_id", "source", "table_name", "delivery_date", "file", "status", "message",
-    "sha256_declared", "sha256_actual", "rows_declared", "rows_read", "rows_loaded", "rows_quarantined",
-    "rows_duplicate", "min_event_time", "max_event_time", "program_version", "sampling_ratio",
-    "started_at", "finished_at", "seconds",
+    "load_id",
+    "run_id",
+    "source",
+    "table_name",
+    "delivery_date",
+    "file",
+    "status",
+    "message",
+    "sha256_declared",
+    "sha256_actual",
+    "rows_declared",
+    "rows_read",
+    "rows_loaded",
+    "rows_quarantined",
+    "rows_duplicate",
+    "min_event_time",
+    "max_event_time",
+    "program_version",
+    "sampling_ratio",
+    "started_at",
+    "finished_at",
+    "seconds",
 )
 
 

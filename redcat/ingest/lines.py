@@ -31,9 +31,11 @@ def _open(path: Path):
 
 
 def too_long_detail(file: str, size: int, offset: int) -> str:
-    return (f"line is {size:,} bytes, over the {MAX_LINE_BYTES >> 20} MiB line limit; raw_text keeps its first "
-            f"{RAW_TEXT_PREVIEW:,} characters, the whole line is in {file} from byte {offset:,} (0-based) of its "
-            "uncompressed text")
+    return (
+        f"line is {size:,} bytes, over the {MAX_LINE_BYTES >> 20} MiB line limit; raw_text keeps its first "
+        f"{RAW_TEXT_PREVIEW:,} characters, the whole line is in {file} from byte {offset:,} (0-based) of its "
+        "uncompressed text"
+    )
 
 
 @dataclass
@@ -61,8 +63,13 @@ def physical_lines(path: Path, file: str) -> Iterator[Line]:
                 try:
                     yield Line(number, body.decode("utf-8"))
                 except UnicodeDecodeError as e:
-                    yield Line(number, None, contract.MALFORMED_LINE, f"line is not valid UTF-8 (byte {e.start})",
-                               body.decode("utf-8", errors="replace"))
+                    yield Line(
+                        number,
+                        None,
+                        contract.MALFORMED_LINE,
+                        f"line is not valid UTF-8 (byte {e.start})",
+                        body.decode("utf-8", errors="replace"),
+                    )
             offset += size
 
 
@@ -90,14 +97,19 @@ def lines_table(path: Path, file: str) -> tuple[pa.Table, pa.Table]:
             good_k.append(line.number)
             good_text.append(line.text)
     good = pa.table({"k": pa.array(good_k, pa.int64()), "text": pa.array(good_text, pa.string())})
-    return good, pa.table({"line_number": pa.array(bad["line_number"], pa.int64()),
-                           "raw_text": pa.array(bad["raw_text"], pa.string()),
-                           "reason": pa.array(bad["reason"], pa.string()),
-                           "detail": pa.array(bad["detail"], pa.string())})
+    return good, pa.table(
+        {
+            "line_number": pa.array(bad["line_number"], pa.int64()),
+            "raw_text": pa.array(bad["raw_text"], pa.string()),
+            "reason": pa.array(bad["reason"], pa.string()),
+            "detail": pa.array(bad["detail"], pa.string()),
+        }
+    )
 
 
-def csv_records(path: Path, file: str, names: list[str],
-                accepted: list[list[str]] | None = None) -> tuple[list[str], pa.Table]:
+def csv_records(
+    path: Path, file: str, names: list[str], accepted: list[list[str]] | None = None
+) -> tuple[list[str], pa.Table]:
     """(header fields, one row per line after the header: line_number, text, ok, detail0, reason0, one column
     per field). A line that is not one well-formed record of the header's fields has ok = false and a detail;
     reason0 is set for lines that are not text at all (their reason wins). A header among `accepted` that
@@ -126,8 +138,14 @@ def csv_records(path: Path, file: str, names: list[str],
             add(line.number, text, False, "blank line", None, None)
             continue
         if text.count('"') % 2:
-            add(line.number, text, False, "CSV unbalanced quote: a quoted field is not closed on this line "
-                "(redcat expects one record per line)", None, None)
+            add(
+                line.number,
+                text,
+                False,
+                "CSV unbalanced quote: a quoted field is not closed on this line (redcat expects one record per line)",
+                None,
+                None,
+            )
             continue
         try:
             records = list(csv.reader([text], delimiter=",", quotechar='"', doublequote=True, strict=True))
@@ -136,16 +154,25 @@ def csv_records(path: Path, file: str, names: list[str],
             continue
         values = records[0] if records else []
         if len(values) != len(expected):
-            add(line.number, text, False, f"CSV {'too many' if len(values) > len(expected) else 'too few'} columns: "
-                f"{len(values)} fields, expected {len(expected)} ({','.join(expected)})", None, None)
+            add(
+                line.number,
+                text,
+                False,
+                f"CSV {'too many' if len(values) > len(expected) else 'too few'} columns: "
+                f"{len(values)} fields, expected {len(expected)} ({','.join(expected)})",
+                None,
+                None,
+            )
             continue
         add(line.number, text, True, None, None, values + [None] * (len(names) - len(values)))
-    table = pa.table({
-        "line_number": pa.array(cols["line_number"], pa.int64()),
-        "text": pa.array(cols["text"], pa.string()),
-        "ok": pa.array(cols["ok"], pa.bool_()),
-        "detail0": pa.array(cols["detail0"], pa.string()),
-        "reason0": pa.array(cols["reason0"], pa.string()),
-        **{n: pa.array(cols[n], pa.string()) for n in names},
-    })
+    table = pa.table(
+        {
+            "line_number": pa.array(cols["line_number"], pa.int64()),
+            "text": pa.array(cols["text"], pa.string()),
+            "ok": pa.array(cols["ok"], pa.bool_()),
+            "detail0": pa.array(cols["detail0"], pa.string()),
+            "reason0": pa.array(cols["reason0"], pa.string()),
+            **{n: pa.array(cols[n], pa.string()) for n in names},
+        }
+    )
     return header, table

@@ -26,6 +26,7 @@ from redcat.contract import SourceTable
 from redcat.duck import connect
 from redcat.ingest import rawstore
 from redcat.ingest.ledger import ensure_schema, insert_ledger
+from redcat.ingest.lines import MAX_LINE_BYTES, RAW_TEXT_PREVIEW, csv_records, has_bare_carriage_return, lines_table
 from redcat.ingest.manifest import (
     ManifestProblem,
     find_data_file,
@@ -34,7 +35,6 @@ from redcat.ingest.manifest import (
     sha256_file,
     unlisted_files,
 )
-from redcat.ingest.lines import MAX_LINE_BYTES, RAW_TEXT_PREVIEW, csv_records, has_bare_carriage_return, lines_table
 from redcat.ingest.rules import Rules, horizon_days
 from redcat.ingest.validate import csv_parse_sql, ident, jsonl_detail_sql, jsonl_parse_sql, q, reader_lines
 
@@ -139,8 +139,10 @@ class Loader:
             res.status, res.rejected_by, res.message = REJECTED, "policy", str(e)
         except ContractProblem as e:
             res.status, res.rejected_by = REJECTED, "contract"
-            res.message = (f"{res.file or directory}: cannot be read as the contract describes: {e}. Nothing was loaded "
-                           "from it; ask the sender to re-deliver it in the contract's format, then re-run this partition.")
+            res.message = (
+                f"{res.file or directory}: cannot be read as the contract describes: {e}. Nothing was loaded "
+                "from it; ask the sender to re-deliver it in the contract's format, then re-run this partition."
+            )
         try:
             res.seconds = time.perf_counter() - t0
             if res.status in (REJECTED, KEPT):
@@ -166,17 +168,23 @@ class Loader:
         ).fetchone()
         if partner and programme is None:
             res.status = NOT_IN_PROGRAMME
-            res.message = f"{partner} runs no callback programme on {res.delivery_date} (seeds/callback_sampling_policy.csv)"
+            res.message = (
+                f"{partner} runs no callback programme on {res.delivery_date} (seeds/callback_sampling_policy.csv)"
+            )
         elif committed and self._has_rows(table, res.delivery_date):
             res.status = KEPT
-            res.message = (f"{directory} is gone but the raw partition loaded by {committed[0]} is kept; "
-                           "restore the landing files to reload it")
+            res.message = (
+                f"{directory} is gone but the raw partition loaded by {committed[0]} is kept; "
+                "restore the landing files to reload it"
+            )
             return
         else:
             res.status = NO_DELIVERY
-            res.message = (f"{directory} did not arrive. "
-                           + ("If the partner delivers later, re-run this partition; the delivery sensor does it."
-                              if partner else "Content dumps are expected daily: find out why it is missing, then re-run."))
+            res.message = f"{directory} did not arrive. " + (
+                "If the partner delivers later, re-run this partition; the delivery sensor does it."
+                if partner
+                else "Content dumps are expected daily: find out why it is missing, then re-run."
+            )
         self._write_empty(table, res)
 
     def _has_rows(self, table: SourceTable, day: str) -> bool:
@@ -202,7 +210,8 @@ class Loader:
             if extra:
                 res.warnings.append(
                     f"{directory}: {', '.join(extra)} {'is' if len(extra) == 1 else 'are'} not listed in {manifest.path.name} "
-                    "and was not loaded. If it should have been, ask the sender for a manifest that lists it.")
+                    "and was not loaded. If it should have been, ask the sender for a manifest that lists it."
+                )
         res.file = str(path.relative_to(self.settings.landing_dir))
         res.rows_declared, res.sha256_declared = entry.rows, entry.sha256
         if partner:
@@ -241,12 +250,15 @@ class Loader:
         """DuckDB's streaming line reader; when its count disagrees with the manifest because the
         file holds a bare CR (JSON whitespace, but a line end to that reader), the file is re-read
         with lines split on \\n only (lines.py)."""
-        self.con.execute(f"CREATE OR REPLACE TEMP TABLE parsed AS "
-                         f"{jsonl_parse_sql(table, reader_lines(path, 'enc_rejects'), rules)}")
+        self.con.execute(
+            f"CREATE OR REPLACE TEMP TABLE parsed AS {jsonl_parse_sql(table, reader_lines(path, 'enc_rejects'), rules)}"
+        )
         self._reader_rejects(path)
         self._fix_line_numbers_after_encoding_rejects()
         # fetchall: register() below refuses a connection with an unfinished result
-        read = self.con.execute("SELECT (SELECT count(*) FROM parsed) + (SELECT count(*) FROM line_rejects)").fetchall()[0][0]
+        read = self.con.execute(
+            "SELECT (SELECT count(*) FROM parsed) + (SELECT count(*) FROM line_rejects)"
+        ).fetchall()[0][0]
         if read != declared and has_bare_carriage_return(path):
             good, bad = lines_table(path, self._relative(path))
             self.con.register("py_lines", good)
@@ -257,10 +269,14 @@ class Loader:
             finally:
                 self.con.unregister("py_lines")
                 self.con.unregister("py_rejects")
-        self.con.execute(f"UPDATE parsed SET detail = d.detail FROM ({jsonl_detail_sql(table, rules)}) d "
-                         "WHERE parsed.line_number = d.line_number")
-        self.con.execute("INSERT INTO parsed (line_number, raw_text, reason, detail) "
-                         "SELECT line_number, raw_text, reason, detail FROM line_rejects")
+        self.con.execute(
+            f"UPDATE parsed SET detail = d.detail FROM ({jsonl_detail_sql(table, rules)}) d "
+            "WHERE parsed.line_number = d.line_number"
+        )
+        self.con.execute(
+            "INSERT INTO parsed (line_number, raw_text, reason, detail) "
+            "SELECT line_number, raw_text, reason, detail FROM line_rejects"
+        )
 
     def _relative(self, path: Path) -> str:
         try:
@@ -342,7 +358,9 @@ class Loader:
         res.rows_loaded, res.rows_duplicate = valid - dropped, dropped
         self.event_range = (lo, hi)
         res.quarantine_by_reason = dict(
-            con.execute("SELECT reason, count(*) FROM parsed WHERE reason IS NOT NULL GROUP BY ALL ORDER BY 1").fetchall()
+            con.execute(
+                "SELECT reason, count(*) FROM parsed WHERE reason IS NOT NULL GROUP BY ALL ORDER BY 1"
+            ).fetchall()
         )
         res.rows_quarantined = sum(res.quarantine_by_reason.values())
 
@@ -350,7 +368,7 @@ class Loader:
         """Raw files of this table's non-empty partitions with after < delivery_date < (or <=) until."""
         rows = self.con.execute(
             f"""SELECT path FROM ops.raw_partitions WHERE source = ? AND table_name = ? AND rows > 0
-                AND delivery_date > ? AND delivery_date {'<=' if inclusive_until else '<'} ? ORDER BY delivery_date""",
+                AND delivery_date > ? AND delivery_date {"<=" if inclusive_until else "<"} ? ORDER BY delivery_date""",
             [table.source, table.table, after, until],
         ).fetchall()
         return [r[0] for r in rows if Path(r[0]).exists()]
@@ -362,8 +380,9 @@ class Loader:
         con = self.con
         day = dt.date.fromisoformat(res.delivery_date)
         horizon = dt.timedelta(days=horizon_days())
-        earlier = self._partitions_within(table, (day - horizon - dt.timedelta(days=1)).isoformat(), res.delivery_date,
-                                          inclusive_until=False)
+        earlier = self._partitions_within(
+            table, (day - horizon - dt.timedelta(days=1)).isoformat(), res.delivery_date, inclusive_until=False
+        )
         if earlier:
             con.execute(
                 f"""INSERT INTO drop_lines
@@ -386,10 +405,17 @@ class Loader:
         """Refunds of this delivery whose order's refunds (this delivery and the horizon before it) exceed
         what the order's purchase paid: loaded as delivered, but flagged (a warning) for the partner to explain."""
         day = dt.date.fromisoformat(res.delivery_date)
-        earlier = self._partitions_within(table, (day - dt.timedelta(days=horizon_days() + 1)).isoformat(),
-                                          res.delivery_date, inclusive_until=False)
-        prior = ("UNION ALL SELECT order_id, event_type, gmv_cny FROM read_parquet(?) "
-                 "WHERE order_id IN (SELECT order_id FROM mine WHERE event_type = 'refund')") if earlier else ""
+        earlier = self._partitions_within(
+            table, (day - dt.timedelta(days=horizon_days() + 1)).isoformat(), res.delivery_date, inclusive_until=False
+        )
+        prior = (
+            (
+                "UNION ALL SELECT order_id, event_type, gmv_cny FROM read_parquet(?) "
+                "WHERE order_id IN (SELECT order_id FROM mine WHERE event_type = 'refund')"
+            )
+            if earlier
+            else ""
+        )
         rows = self.con.execute(
             f"""WITH mine AS (
                     SELECT order_id, event_type, gmv_cny FROM parsed
@@ -407,12 +433,16 @@ class Loader:
             shown = ", ".join(f"{o} (paid {p}, refunded {r})" for o, p, r in rows[:5])
             res.warnings.append(
                 f"{res.file}: {len(rows)} order(s) refunded more than their purchase: {shown}"
-                + (" ..." if len(rows) > 5 else "") + ". Loaded as delivered; ask the partner to explain or correct them.")
+                + (" ..." if len(rows) > 5 else "")
+                + ". Loaded as delivered; ask the partner to explain or correct them."
+            )
 
     # --- writing and committing ---------------------------------------
     def _write_rows(self, table: SourceTable, res: LoadResult) -> None:
         cols = ", ".join(ident(f.name) for f in table.fields)
-        pending = rawstore.pending_path(self.settings.raw_dir, table.source, table.table, res.delivery_date, res.load_id)
+        pending = rawstore.pending_path(
+            self.settings.raw_dir, table.source, table.table, res.delivery_date, res.load_id
+        )
         pending.parent.mkdir(parents=True, exist_ok=True)
         keep = "" if not res.rows_duplicate else "AND line_number NOT IN (SELECT line_number FROM drop_lines)"
         # CSV partitions have always stored the line as a double (the Spark sources declare it so)
@@ -429,7 +459,9 @@ class Loader:
         """An empty partition with the table's schema, so every delivery date has a file."""
         types = {"timestamp": "TIMESTAMPTZ", "date": "DATE", "amount": "DECIMAL(18, 2)"}
         cols = ", ".join(f"CAST(NULL AS {types.get(f.kind, 'VARCHAR')}) AS {ident(f.name)}" for f in table.fields)
-        pending = rawstore.pending_path(self.settings.raw_dir, table.source, table.table, res.delivery_date, res.load_id)
+        pending = rawstore.pending_path(
+            self.settings.raw_dir, table.source, table.table, res.delivery_date, res.load_id
+        )
         pending.parent.mkdir(parents=True, exist_ok=True)
         self.con.execute(
             f"""COPY (SELECT {cols}, CAST(NULL AS DATE) AS delivery_date, CAST(NULL AS VARCHAR) AS source_file,
@@ -440,15 +472,26 @@ class Loader:
     def _write_delivery_record(self, res: LoadResult) -> None:
         """Partners: one row per delivery date that dbt reads for programme and arrival status (the
         partner is the partition directory's, partner=<name>)."""
-        pending = rawstore.pending_path(self.settings.raw_dir, res.source, DELIVERIES_TABLE, res.delivery_date, res.load_id)
+        pending = rawstore.pending_path(
+            self.settings.raw_dir, res.source, DELIVERIES_TABLE, res.delivery_date, res.load_id
+        )
         pending.parent.mkdir(parents=True, exist_ok=True)
         self.con.execute(
             f"""COPY (SELECT ?::DATE AS delivery_date, ?::VARCHAR AS status,
                         ?::VARCHAR AS program_version, ?::DOUBLE AS sampling_ratio, ?::BIGINT AS rows_declared,
                         ?::BIGINT AS rows_loaded, ?::BIGINT AS rows_quarantined, ?::BIGINT AS rows_duplicate,
                         ?::VARCHAR AS load_id) TO {q(str(pending))} (FORMAT parquet)""",
-            [res.delivery_date, res.status, res.program_version, res.sampling_ratio, res.rows_declared,
-             res.rows_loaded, res.rows_quarantined, res.rows_duplicate, res.load_id],
+            [
+                res.delivery_date,
+                res.status,
+                res.program_version,
+                res.sampling_ratio,
+                res.rows_declared,
+                res.rows_loaded,
+                res.rows_quarantined,
+                res.rows_duplicate,
+                res.load_id,
+            ],
         )
         self.pending.append((res.source, DELIVERIES_TABLE, pending, 1, (None, None)))
 
@@ -459,8 +502,10 @@ class Loader:
         con = self.con
         con.execute("BEGIN")
         try:
-            con.execute("DELETE FROM ops.quarantine WHERE source = ? AND table_name = ? AND delivery_date = ?",
-                        [table.source, table.table, res.delivery_date])
+            con.execute(
+                "DELETE FROM ops.quarantine WHERE source = ? AND table_name = ? AND delivery_date = ?",
+                [table.source, table.table, res.delivery_date],
+            )
             if res.status == LOADED and res.rows_quarantined:
                 con.execute(
                     """INSERT INTO ops.quarantine SELECT ?, ?, ?, ?, ?, line_number, raw_text, reason, detail
@@ -468,11 +513,22 @@ class Loader:
                     [res.load_id, table.source, table.table, res.delivery_date, res.file],
                 )
             for source, name, pending, rows, (lo, hi) in self.pending:
-                con.execute("DELETE FROM ops.raw_partitions WHERE source = ? AND table_name = ? AND delivery_date = ?",
-                            [source, name, res.delivery_date])
+                con.execute(
+                    "DELETE FROM ops.raw_partitions WHERE source = ? AND table_name = ? AND delivery_date = ?",
+                    [source, name, res.delivery_date],
+                )
                 con.execute(
                     "INSERT INTO ops.raw_partitions VALUES (?, ?, ?, ?, ?, ?, ?, ?, now())",
-                    [source, name, res.delivery_date, res.load_id, str(pending.parent / rawstore.DATA_FILE), rows, lo, hi],
+                    [
+                        source,
+                        name,
+                        res.delivery_date,
+                        res.load_id,
+                        str(pending.parent / rawstore.DATA_FILE),
+                        rows,
+                        lo,
+                        hi,
+                    ],
                 )
             insert_ledger(con, self._ledger_row(res, started))
             con.execute("COMMIT")
@@ -497,8 +553,20 @@ class Loader:
         }
 
     def _drop_temp(self) -> None:
-        for name in ("parsed", "lines", "csv_rows", "csv_bad", "csv_map", "drop_lines", "rej_shift",
-                     "enc_rejects", "enc_rejects_scan", "csv_rejects", "csv_rejects_scan", "line_rejects"):
+        for name in (
+            "parsed",
+            "lines",
+            "csv_rows",
+            "csv_bad",
+            "csv_map",
+            "drop_lines",
+            "rej_shift",
+            "enc_rejects",
+            "enc_rejects_scan",
+            "csv_rejects",
+            "csv_rejects_scan",
+            "line_rejects",
+        ):
             self.con.execute(f"DROP TABLE IF EXISTS temp.{name}")
 
 
@@ -509,9 +577,11 @@ def _check_policy(manifest, partner: str, programme, day: str) -> None:
             "programme in force that day. If the programme changed, add it to the policy seed; otherwise ask the "
             "partner why it delivered."
         )
-    if manifest.program_version != programme.program_version or manifest.sampling_ratio is None or abs(
-        manifest.sampling_ratio - programme.sampling_ratio
-    ) > 1e-9:
+    if (
+        manifest.program_version != programme.program_version
+        or manifest.sampling_ratio is None
+        or abs(manifest.sampling_ratio - programme.sampling_ratio) > 1e-9
+    ):
         raise PolicyProblem(
             f"{manifest.path}: program_version={manifest.program_version!r}, sampling_ratio={manifest.sampling_ratio} but "
             f"the policy for {partner} on {day} is {programme.program_version!r} at {programme.sampling_ratio}. Estimates "

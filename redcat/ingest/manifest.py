@@ -61,9 +61,7 @@ def read_manifest(directory: Path, root: Path | None = None) -> Manifest:
         raw = json.loads(path.read_text(encoding="utf-8"))
         if not isinstance(raw, dict) or not isinstance(raw.get("files"), list):
             raise TypeError("the top level must be an object with a files list")
-        files = {
-            f["name"]: FileEntry(str(f["name"]), int(f["rows"]), str(f["sha256"]).lower()) for f in raw["files"]
-        }
+        files = {f["name"]: FileEntry(str(f["name"]), int(f["rows"]), str(f["sha256"]).lower()) for f in raw["files"]}
         ratio = raw.get("sampling_ratio")
         return Manifest(
             path=path,

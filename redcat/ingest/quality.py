@@ -42,13 +42,23 @@ def volume_verdict(con: duckdb.DuckDBPyConnection, source: str, table: str, day:
         return VolumeVerdict(True, iso, None, None, len(history), f"{iso}: nothing loaded, no volume to judge")
     volume = float(today[0])
     if len(history) < VOLUME_MIN_HISTORY:
-        return VolumeVerdict(True, iso, volume, None, len(history),
-                             f"{iso}: {volume:,.0f} rows; only {len(history)} earlier days, {VOLUME_MIN_HISTORY} needed to judge")
+        return VolumeVerdict(
+            True,
+            iso,
+            volume,
+            None,
+            len(history),
+            f"{iso}: {volume:,.0f} rows; only {len(history)} earlier days, {VOLUME_MIN_HISTORY} needed to judge",
+        )
     median = statistics.median(history)
     ratio = volume / median if median else float("inf")
     ok = VOLUME_LOW <= ratio <= VOLUME_HIGH
-    message = f"{iso}: {volume:,.0f} rows (sampling-normalised) is {ratio:.2f}x the {len(history)}-day median {median:,.0f}"
+    message = (
+        f"{iso}: {volume:,.0f} rows (sampling-normalised) is {ratio:.2f}x the {len(history)}-day median {median:,.0f}"
+    )
     if not ok:
-        message += (f", outside [{VOLUME_LOW}, {VOLUME_HIGH}]. Compare with the sender's own counts; if the day is "
-                    "genuinely unusual (a campaign, an outage) no action is needed.")
+        message += (
+            f", outside [{VOLUME_LOW}, {VOLUME_HIGH}]. Compare with the sender's own counts; if the day is "
+            "genuinely unusual (a campaign, an outage) no action is needed."
+        )
     return VolumeVerdict(ok, iso, volume, median, len(history), message)

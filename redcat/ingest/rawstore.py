@@ -46,7 +46,7 @@ def _locate(partition: Path) -> tuple[str, str, str]:
     day = partition.name[3:]
     parent = partition.parent
     if parent.name.startswith("partner="):
-        return parent.name[len("partner="):], parent.parent.name, day
+        return parent.name[len("partner=") :], parent.parent.name, day
     return parent.parent.name, parent.name, day
 
 
@@ -76,8 +76,10 @@ def recover(con: duckdb.DuckDBPyConnection, raw_dir: Path) -> list[str]:
             "SELECT source, table_name, delivery_date, load_id FROM ops.raw_partitions"
         ).fetchall()
     }
-    pendings = [*raw_dir.glob(f"*/*/dt=*/{PENDING_PREFIX}*.parquet"),
-                *raw_dir.glob(f"{PARTNERS_DIR}/*/partner=*/dt=*/{PENDING_PREFIX}*.parquet")]
+    pendings = [
+        *raw_dir.glob(f"*/*/dt=*/{PENDING_PREFIX}*.parquet"),
+        *raw_dir.glob(f"{PARTNERS_DIR}/*/partner=*/dt=*/{PENDING_PREFIX}*.parquet"),
+    ]
     for pending in pendings:
         source, table, day = _locate(pending.parent)
         load_id = pending.name[len(PENDING_PREFIX) : -len(".parquet")]
@@ -107,8 +109,11 @@ def migrate_partner_layout(con: duckdb.DuckDBPyConnection, raw_dir: Path) -> lis
                 new.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(old, new)
                 con.execute("BEGIN")
-                con.execute("UPDATE ops.raw_partitions SET path = replace(path, ?, ?) WHERE source = ? AND table_name = ? "
-                            "AND delivery_date = ?", [str(old), str(new), partner, old_table.name, old.name[3:]])
+                con.execute(
+                    "UPDATE ops.raw_partitions SET path = replace(path, ?, ?) WHERE source = ? AND table_name = ? "
+                    "AND delivery_date = ?",
+                    [str(old), str(new), partner, old_table.name, old.name[3:]],
+                )
                 con.execute("COMMIT")
                 done.append(f"moved {partner}/{old_table.name} {old.name} to {new.relative_to(raw_dir)}")
             if not any(old_table.iterdir()):

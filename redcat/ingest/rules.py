@@ -91,33 +91,62 @@ class Rules:
         out: list[tuple[str, str, str]] = []
         if field.kind == "timestamp":
             limit = _midnight(day + dt.timedelta(days=1)) + dt.timedelta(minutes=self.skew_minutes)
-            out.append((f"({t} > {_ts(limit)})", contract.AFTER_DELIVERY,
-                        f"'{field.name} ' || {col} || ' is after delivery date {day} ends (Asia/Shanghai, "
-                        f"{self.skew_minutes} min clock skew allowed)'"))
+            out.append(
+                (
+                    f"({t} > {_ts(limit)})",
+                    contract.AFTER_DELIVERY,
+                    f"'{field.name} ' || {col} || ' is after delivery date {day} ends (Asia/Shanghai, "
+                    f"{self.skew_minutes} min clock skew allowed)'",
+                )
+            )
         else:
-            out.append((f"({t} > DATE {_q(day.isoformat())})", contract.AFTER_DELIVERY,
-                        f"'{field.name} ' || {col} || ' is after delivery date {day}'"))
+            out.append(
+                (
+                    f"({t} > DATE {_q(day.isoformat())})",
+                    contract.AFTER_DELIVERY,
+                    f"'{field.name} ' || {col} || ' is after delivery date {day}'",
+                )
+            )
         partner = table.source if table.source in reference.partners() else None
         if partner and table.table == "callbacks":
             periods = [p for p in reference.sampling_policy() if p.partner == partner]
-            inside = " OR ".join(
-                f"({t} >= {_ts(_midnight(p.valid_from))}"
-                + (f" AND {t} < {_ts(_midnight(p.valid_to + dt.timedelta(days=1)))})" if p.valid_to else ")")
-                for p in periods) or "false"
+            inside = (
+                " OR ".join(
+                    f"({t} >= {_ts(_midnight(p.valid_from))}"
+                    + (f" AND {t} < {_ts(_midnight(p.valid_to + dt.timedelta(days=1)))})" if p.valid_to else ")")
+                    for p in periods
+                )
+                or "false"
+            )
             spans = ", ".join(f"{p.program_version} {p.valid_from}..{p.valid_to or ''}" for p in periods) or "none"
-            out.append((f"(NOT ({inside}))", contract.OUTSIDE_PROGRAMME,
-                        f"'{field.name} ' || {col} || ' falls in no {partner} programme ({spans}; "
-                        "seeds/callback_sampling_policy.csv)'"))
+            out.append(
+                (
+                    f"(NOT ({inside}))",
+                    contract.OUTSIDE_PROGRAMME,
+                    f"'{field.name} ' || {col} || ' falls in no {partner} programme ({spans}; "
+                    "seeds/callback_sampling_policy.csv)'",
+                )
+            )
         if table.dedup == "first":
             oldest = _midnight(day - dt.timedelta(days=self.horizon_days))
-            out.append((f"({t} < {_ts(oldest)})", contract.OLDER_THAN_HORIZON,
-                        f"'{field.name} ' || {col} || ' is more than {self.horizon_days} days before delivery date "
-                        f"{day} (REDCAT_DEDUP_HORIZON_DAYS): too old to check for duplicates'"))
+            out.append(
+                (
+                    f"({t} < {_ts(oldest)})",
+                    contract.OLDER_THAN_HORIZON,
+                    f"'{field.name} ' || {col} || ' is more than {self.horizon_days} days before delivery date "
+                    f"{day} (REDCAT_DEDUP_HORIZON_DAYS): too old to check for duplicates'",
+                )
+            )
         if partner:
             limit_cny = reference.partner_max_gmv_cny().get(partner)
             for f in table.fields:
                 if f.kind == "amount" and limit_cny is not None:
-                    out.append((f"({typed(f)} > {limit_cny!r})", contract.IMPLAUSIBLE_AMOUNT,
-                                f"'{f.name} ' || {_ident(f.name)} || ' is above {partner}''s plausible maximum "
-                                f"{limit_cny:,.0f} (seeds/partners.csv, max_plausible_gmv_cny)'"))
+                    out.append(
+                        (
+                            f"({typed(f)} > {limit_cny!r})",
+                            contract.IMPLAUSIBLE_AMOUNT,
+                            f"'{f.name} ' || {_ident(f.name)} || ' is above {partner}''s plausible maximum "
+                            f"{limit_cny:,.0f} (seeds/partners.csv, max_plausible_gmv_cny)'",
+                        )
+                    )
         return out

@@ -80,35 +80,69 @@ def _arms(table: SourceTable, rules: Rules | None, json: bool = False) -> list[t
         elif f.required_when is not None:
             other, values = f.required_when
             cond = f"({ident(other)} IN ({', '.join(map(q, values))}) AND {_missing(col)})"
-            arms.append((cond, contract.MISSING_KEY, q(f"missing field {f.name}, required when {other} is {'/'.join(values)}")))
+            arms.append(
+                (cond, contract.MISSING_KEY, q(f"missing field {f.name}, required when {other} is {'/'.join(values)}"))
+            )
     if json:  # 1b. a JSON object, array, number or boolean where the contract says string
         allowed = ", ".join(map(q, STRING_JSON_TYPES))
         for i, f in enumerate(table.fields):
             if f.kind in ("string", "enum"):
-                arms.append((f"(jt[{i + 1}] NOT IN ({allowed}))", contract.INVALID_VALUE,
-                             f"'{f.name} is a JSON ' || lower(jt[{i + 1}]) || ' (' || {ident(f.name)} || '), expected a string'"))
+                arms.append(
+                    (
+                        f"(jt[{i + 1}] NOT IN ({allowed}))",
+                        contract.INVALID_VALUE,
+                        f"'{f.name} is a JSON ' || lower(jt[{i + 1}]) || ' (' || {ident(f.name)} || '), expected a string'",
+                    )
+                )
     for f in table.fields:  # 2. enums (an absent optional value is fine)
         if f.kind == "enum":
             col = ident(f.name)
             allowed = ", ".join(map(q, f.enum))
-            arms.append((f"({col} <> '' AND {col} NOT IN ({allowed}))", contract.UNKNOWN_ENUM,
-                         f"'{f.name} ' || {col} || ' is not one of {', '.join(f.enum)}'"))
+            arms.append(
+                (
+                    f"({col} <> '' AND {col} NOT IN ({allowed}))",
+                    contract.UNKNOWN_ENUM,
+                    f"'{f.name} ' || {col} || ' is not one of {', '.join(f.enum)}'",
+                )
+            )
     for f in table.fields:  # 3. times and dates
         col = ident(f.name)
         if f.kind in ("timestamp", "date"):
             what = "an ISO-8601 time with an offset" if f.kind == "timestamp" else "a date YYYY-MM-DD"
-            arms.append((f"({col} <> '' AND {_t(f)} IS NULL)", contract.UNPARSABLE_TIME,
-                         f"'{f.name} ' || {col} || ' is not {what}'"))
+            arms.append(
+                (
+                    f"({col} <> '' AND {_t(f)} IS NULL)",
+                    contract.UNPARSABLE_TIME,
+                    f"'{f.name} ' || {col} || ' is not {what}'",
+                )
+            )
     for f in table.fields:  # 4. amounts
         if f.kind == "amount":
             col, t = ident(f.name), _t(f)
-            arms.append((f"({col} <> '' AND {t} IS NULL)", contract.INVALID_VALUE, f"'{f.name} ' || {col} || ' is not a number'"))
+            arms.append(
+                (
+                    f"({col} <> '' AND {t} IS NULL)",
+                    contract.INVALID_VALUE,
+                    f"'{f.name} ' || {col} || ' is not a number'",
+                )
+            )
             arms.append((f"({t} < 0)", contract.NEGATIVE_AMOUNT, f"'{f.name} ' || {col} || ' is negative'"))
             if table.table == "callbacks":  # contract: gmv_cny is a positive amount
-                arms.append((f"({t} = 0)", contract.INVALID_VALUE, f"'{f.name} is 0; a purchase or refund amount must be positive'"))
+                arms.append(
+                    (
+                        f"({t} = 0)",
+                        contract.INVALID_VALUE,
+                        f"'{f.name} is 0; a purchase or refund amount must be positive'",
+                    )
+                )
     if any(f.name == "user_key" for f in table.fields):  # 5. formats
-        arms.append((f"(length(user_key) <> {HEX_KEY_LENGTH} OR try(unhex(user_key)) IS NULL)", contract.INVALID_VALUE,
-                     f"'user_key is not {HEX_KEY_LENGTH} hexadecimal characters'"))
+        arms.append(
+            (
+                f"(length(user_key) <> {HEX_KEY_LENGTH} OR try(unhex(user_key)) IS NULL)",
+                contract.INVALID_VALUE,
+                f"'user_key is not {HEX_KEY_LENGTH} hexadecimal characters'",
+            )
+        )
     if rules is not None:  # 6. plausibility: dates against the delivery, programmes, amounts (rules.py)
         arms += rules.arms(table, _t)
     return arms
@@ -121,13 +155,21 @@ def _with_typed(table: SourceTable, relation: str) -> str:
 
 
 def reason_sql(table: SourceTable, structure_ok: str, rules: Rules | None, json: bool = False) -> str:
-    return (f"CASE WHEN NOT {structure_ok} THEN {q(contract.MALFORMED_LINE)} "
-            + " ".join(f"WHEN {c} THEN {q(r)}" for c, r, _ in _arms(table, rules, json)) + " END")
+    return (
+        f"CASE WHEN NOT {structure_ok} THEN {q(contract.MALFORMED_LINE)} "
+        + " ".join(f"WHEN {c} THEN {q(r)}" for c, r, _ in _arms(table, rules, json))
+        + " END"
+    )
 
 
-def detail_sql(table: SourceTable, structure_ok: str, structure_detail: str, rules: Rules | None, json: bool = False) -> str:
-    return (f"CASE WHEN NOT {structure_ok} THEN {structure_detail} "
-            + " ".join(f"WHEN {c} THEN {d}" for c, _, d in _arms(table, rules, json)) + " END")
+def detail_sql(
+    table: SourceTable, structure_ok: str, structure_detail: str, rules: Rules | None, json: bool = False
+) -> str:
+    return (
+        f"CASE WHEN NOT {structure_ok} THEN {structure_detail} "
+        + " ".join(f"WHEN {c} THEN {d}" for c, _, d in _arms(table, rules, json))
+        + " END"
+    )
 
 
 def output_columns(table: SourceTable) -> list[str]:
@@ -137,7 +179,7 @@ def output_columns(table: SourceTable) -> list[str]:
         if _typed(f):
             out.append(f"{_t(f)} AS {ident(f.name)}")
         elif f.name == "user_key":
-            out.append(f"lower(user_key) AS user_key")  # one canonical spelling, so both sides join
+            out.append("lower(user_key) AS user_key")  # one canonical spelling, so both sides join
         else:
             out.append(f"nullif({ident(f.name)}, '') AS {ident(f.name)}")
     return out
@@ -173,17 +215,21 @@ def jsonl_parse_sql(table: SourceTable, lines: str, rules: Rules | None) -> str:
     fields = f"(SELECT k, text, jt, {JSON_OK} AS ok, {_unpack(table)} FROM {src})"
     return f"""
         SELECT k AS line_number, CASE WHEN reason IS NOT NULL THEN text END AS raw_text, reason,
-               NULL::VARCHAR AS detail, {', '.join(output_columns(table))}
-        FROM (SELECT *, {reason_sql(table, 'ok', rules, json=True)} AS reason FROM {_with_typed(table, fields)})
+               NULL::VARCHAR AS detail, {", ".join(output_columns(table))}
+        FROM (SELECT *, {reason_sql(table, "ok", rules, json=True)} AS reason FROM {_with_typed(table, fields)})
     """
 
 
 def jsonl_detail_sql(table: SourceTable, rules: Rules | None) -> str:
     """(line_number, detail) for the quarantined lines of `parsed`, re-read from their text."""
-    fields = f"(SELECT line_number, raw_text AS text, jt, {JSON_OK} AS ok, {_unpack(table)} FROM " \
-             f"(SELECT line_number, raw_text, {_json_fields(table, 'raw_text')} FROM parsed WHERE reason IS NOT NULL))"
-    return (f"SELECT line_number, {detail_sql(table, 'ok', JSON_DETAIL, rules, json=True)} AS detail "
-            f"FROM {_with_typed(table, fields)}")
+    fields = (
+        f"(SELECT line_number, raw_text AS text, jt, {JSON_OK} AS ok, {_unpack(table)} FROM "
+        f"(SELECT line_number, raw_text, {_json_fields(table, 'raw_text')} FROM parsed WHERE reason IS NOT NULL))"
+    )
+    return (
+        f"SELECT line_number, {detail_sql(table, 'ok', JSON_DETAIL, rules, json=True)} AS detail "
+        f"FROM {_with_typed(table, fields)}"
+    )
 
 
 def csv_parse_sql(table: SourceTable, rows_relation: str, rules: Rules | None) -> str:
@@ -192,7 +238,7 @@ def csv_parse_sql(table: SourceTable, rows_relation: str, rules: Rules | None) -
     typed = _with_typed(table, rows_relation)
     return f"""
         SELECT line_number, CASE WHEN reason IS NOT NULL THEN text END AS raw_text, reason, detail,
-               {', '.join(output_columns(table))}
-        FROM (SELECT *, coalesce(reason0, {reason_sql(table, 'ok', rules)}) AS reason,
-                     {detail_sql(table, 'ok', 'detail0', rules)} AS detail FROM {typed})
+               {", ".join(output_columns(table))}
+        FROM (SELECT *, coalesce(reason0, {reason_sql(table, "ok", rules)}) AS reason,
+                     {detail_sql(table, "ok", "detail0", rules)} AS detail FROM {typed})
     """
