@@ -14,8 +14,6 @@ spark`: the evidence, column types and row counts are then read from Spark's tab
 (redcat/warehouse_reader.py), once dbt has exited.
 """
 
-import os
-import subprocess
 import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -23,6 +21,7 @@ from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt.dbt_project import DagsterDbtProjectPreparer
 
 from orchestration.partitions import daily_partitions
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
@@ -36,7 +35,6 @@ PARTNERS_SOURCE = "partners"  # dbt source of every partner's tables (models/sta
 DBT_TARGET_PATHS = {"duckdb": "dagster", "spark": "dagster-spark"}  # under dbt_project/target/
 LAYER_GROUPS = {"staging": "staging", "intermediate": "intermediate", "marts": "marts", "bi": "bi"}
 
-dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR)
 # The venv's dbt, wherever redcat runs from (its bin/ need not be on PATH).
 DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")
 
@@ -56,11 +54,25 @@ def _manifest_is_stale(project: DbtProject) -> bool:
     return any(p.is_file() and p.stat().st_mtime > built for p in sources)
 
 
-# Parse when the project changed since the manifest was written (here, in `dagster dev`, in
-# tests and CI alike), so the asset graph always matches the SQL.
-if _manifest_is_stale(dbt_project):
-    # A plain subprocess: it writes target/manifest.json (a DbtCliResource invocation writes elsewhere).
-    subprocess.run([DBT_EXECUTABLE, "parse", "--quiet"], cwd=dbt_project.project_dir, check=True)
+class StaleManifestPreparer(DagsterDbtProjectPreparer):
+    """dagster-dbt's preparer (`dbt parse` under its guard against concurrent updates, partial-parse
+    seed refresh), run whenever the project changed since the manifest was written: in `dagster
+    dev` as dagster-dbt does, and also in `redcat run`, tests and CI, so the asset graph always
+    matches the SQL. It parses with the venv's dbt (dagster-dbt's default looks for `dbt` on PATH)."""
+
+    def prepare_if_dev(self, project: DbtProject) -> None:
+        if _manifest_is_stale(project):
+            self.prepare(project)
+
+    def _prepare_manifest(self, project: DbtProject) -> None:
+        DbtCliResource(project_dir=project, dbt_executable=DBT_EXECUTABLE).cli(
+            self._prepare_project_cli_args, target_path=project.target_path
+        ).wait()
+        self._invalidate_seeds_in_partial_parse(project)
+
+
+dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR)
+StaleManifestPreparer().prepare_if_dev(dbt_project)
 
 
 class RedcatTranslator(DagsterDbtTranslator):
@@ -122,11 +134,12 @@ def redcat_dbt(context: dg.AssetExecutionContext) -> Iterator:
         raise dg.Failure(description=str(e)) from None
     window = context.partition_time_window
     start, end = window.start.date().isoformat(), window.end.date().isoformat()
-    os.environ.update(settings.export_env())  # dbt runs as a subprocess with this environment
     progress = context.resources.progress
     partition = f"{start}..{end}"
-    # dbt.cli copies os.environ; a long-lived Dagster process must not carry one partition's window into the next
-    with environment({"REDCAT_WINDOW_START": start, "REDCAT_WINDOW_END": end}):
+    # dagster-dbt starts dbt with a copy of os.environ (it has no env argument): the warehouse's paths
+    # and the window are set for that start only, so a long-lived Dagster process carries neither
+    # one run's paths nor one partition's window into the next.
+    with environment({**settings.export_env(), "REDCAT_WINDOW_START": start, "REDCAT_WINDOW_END": end}):
         # One fixed target directory instead of a new one per run (it keeps the partial-parse state).
         # Spark's artifacts apart from DuckDB's (a target change would also defeat partial parsing).
         invocation = dbt.cli(
