@@ -36,8 +36,8 @@ class InputProblem(click.ClickException):
 
 def _environment_problems():
     """The exceptions that mean the warehouse or a setting cannot be used as configured."""
+    from redcat.config import SettingProblem
     from redcat.duck import WarehouseBusy
-    from redcat.ingest.rules import SettingProblem
 
     return (WarehouseBusy, SettingProblem)
 
@@ -457,7 +457,7 @@ def compact(warehouse, min_free_share):
     free blocks exceed REDCAT_COMPACT_FREE_SHARE). Waits for a run that holds the file."""
     from redcat.compaction import CompactionProblem
     from redcat.compaction import compact as compact_file
-    from redcat.config import Settings
+    from redcat.config import SettingProblem, Settings
     from redcat.duck import WarehouseBusy
 
     settings = Settings.from_env(warehouse=warehouse)
@@ -465,7 +465,7 @@ def compact(warehouse, min_free_share):
         raise UsageProblem(f"no warehouse at {settings.warehouse}; run `redcat run` first or pass --warehouse")
     try:
         result = compact_file(settings.warehouse, threshold=min_free_share)
-    except (WarehouseBusy, CompactionProblem) as e:
+    except (WarehouseBusy, CompactionProblem, SettingProblem) as e:
         raise UsageProblem(str(e)) from None
     out_console.print(("Compacted: " if result.compacted else "Left as it is: ") + result.reason)
 

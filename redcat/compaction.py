@@ -19,6 +19,7 @@ from pathlib import Path
 
 import duckdb
 
+from redcat.config import env_number
 from redcat.duck import connect
 
 DEFAULT_FREE_SHARE = 0.25
@@ -50,21 +51,9 @@ class Compaction:
 def free_share_threshold() -> float | None:
     """REDCAT_COMPACT_FREE_SHARE: compact when free blocks exceed this share of the file (default
     0.25); `off` never compacts."""
-    raw = os.environ.get("REDCAT_COMPACT_FREE_SHARE", "").strip().lower()
-    if not raw:
-        return DEFAULT_FREE_SHARE
-    if raw in ("off", "never", "none"):
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if not 0 <= value <= 1:
-        raise CompactionProblem(
-            f"REDCAT_COMPACT_FREE_SHARE={raw!r} is not a share between 0 and 1 or 'off'; "
-            f"unset it for the default {DEFAULT_FREE_SHARE:g}"
-        )
-    return value
+    return env_number(
+        "REDCAT_COMPACT_FREE_SHARE", DEFAULT_FREE_SHARE, what="a share between 0 and 1 or 'off'", maximum=1, off=True
+    )
 
 
 def blocks(con: duckdb.DuckDBPyConnection) -> Blocks:

@@ -83,3 +83,28 @@ def environment(values: Mapping[str, str]) -> Iterator[None]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+class SettingProblem(ValueError):
+    """A REDCAT_* environment setting is not usable: the message names it, its value and the fix."""
+
+
+def env_number(
+    name: str, default: float, *, what: str, integer: bool = False, maximum: float | None = None, off: bool = False
+) -> float | None:
+    """The number in environment variable `name` (default when unset or blank), at least 0 and at
+    most `maximum`; a whole number if `integer`; None for off/never/none if `off` is allowed. The
+    one parser of redcat's numeric settings, so each refuses a bad value the same way: naming the
+    variable, the value, what it must be (`what`) and the default."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if off and raw.lower() in ("off", "never", "none"):
+        return None
+    try:
+        value: float = int(raw) if integer else float(raw)
+    except ValueError:
+        value = -1
+    if value != value or value < 0 or (maximum is not None and value > maximum):  # value != value: NaN
+        raise SettingProblem(f"{name}={raw!r} is not {what}; unset it for the default {default:g} or fix it")
+    return value

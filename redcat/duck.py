@@ -8,6 +8,8 @@ from pathlib import Path
 
 import duckdb
 
+from redcat.config import env_number
+
 DEFAULT_LOCK_TIMEOUT_SECONDS = 30.0
 
 
@@ -17,19 +19,7 @@ class WarehouseBusy(Exception):
 
 def lock_timeout_seconds() -> float:
     """REDCAT_LOCK_TIMEOUT_SECONDS (default 30): how long a writer waits for another process's lock."""
-    raw = os.environ.get("REDCAT_LOCK_TIMEOUT_SECONDS", "").strip()
-    if not raw:
-        return DEFAULT_LOCK_TIMEOUT_SECONDS
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if value < 0:
-        raise WarehouseBusy(
-            f"REDCAT_LOCK_TIMEOUT_SECONDS={raw!r} is not a number of seconds >= 0; "
-            f"unset it for the default {DEFAULT_LOCK_TIMEOUT_SECONDS:g} or fix it"
-        )
-    return value
+    return env_number("REDCAT_LOCK_TIMEOUT_SECONDS", DEFAULT_LOCK_TIMEOUT_SECONDS, what="a number of seconds >= 0")
 
 
 def _is_lock_conflict(error: duckdb.Error) -> bool:

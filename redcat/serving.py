@@ -40,7 +40,7 @@ from pathlib import Path
 
 import duckdb
 
-from redcat.config import Settings
+from redcat.config import Settings, env_number
 from redcat.duck import connect
 
 # table -> its date column; every mart and bi relation is published, except the row-level
@@ -107,16 +107,8 @@ def _q(value: str) -> str:
 
 
 def retention_days() -> float:
-    raw = os.environ.get("REDCAT_EXPORT_RETENTION_DAYS", str(RETENTION_DAYS_DEFAULT))
-    try:
-        days = float(raw)
-    except ValueError:
-        raise ValueError(
-            f"REDCAT_EXPORT_RETENTION_DAYS={raw!r} is not a number of days; unset it for {RETENTION_DAYS_DEFAULT}"
-        ) from None
-    if days < 0:
-        raise ValueError(f"REDCAT_EXPORT_RETENTION_DAYS={raw!r} is negative")
-    return days
+    """REDCAT_EXPORT_RETENTION_DAYS (default 7): how long a superseded publication stays readable."""
+    return env_number("REDCAT_EXPORT_RETENTION_DAYS", RETENTION_DAYS_DEFAULT, what="a number of days >= 0")
 
 
 def current_manifest(settings: Settings) -> dict | None:

@@ -773,3 +773,33 @@ def test_unusable_setting_exits_2_naming_it(name, tmp_path):
     )
     assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
     assert name in done.stderr and "soon" in done.stderr
+
+
+@pytest.mark.parametrize(
+    "reader, name, good, bad",
+    [
+        ("redcat.duck:lock_timeout_seconds", "REDCAT_LOCK_TIMEOUT_SECONDS", ("0", "2.5"), ("-1", "soon", "nan")),
+        ("redcat.serving:retention_days", "REDCAT_EXPORT_RETENTION_DAYS", ("0", "14"), ("-3", "a week")),
+        ("redcat.compaction:free_share_threshold", "REDCAT_COMPACT_FREE_SHARE", ("0", "1", "off"), ("1.5", "40%")),
+        ("redcat.ingest.rules:horizon_days", "REDCAT_DEDUP_HORIZON_DAYS", ("0", "45"), ("2.5", "-1", "month")),
+    ],
+)
+def test_every_numeric_setting_is_read_and_refused_the_same_way(reader, name, good, bad, monkeypatch):
+    """One parser (redcat.config.env_number): blank means the default, a bad value a SettingProblem
+    naming the variable, its value and the default."""
+    import importlib
+
+    from redcat.config import SettingProblem
+
+    module, function = reader.split(":")
+    read = getattr(importlib.import_module(module), function)
+    monkeypatch.setenv(name, " ")
+    default = read()
+    assert default is not None and default >= 0
+    for value in good:
+        monkeypatch.setenv(name, value)
+        assert read() == (None if value == "off" else float(value))
+    for value in bad:
+        monkeypatch.setenv(name, value)
+        with pytest.raises(SettingProblem, match=f"{name}={value!r} is not .*unset it for the default {default:g}"):
+            read()

@@ -11,7 +11,8 @@ import duckdb
 import pytest
 from warehouse import mart_snapshot
 
-from redcat.compaction import CompactionProblem, blocks, compact, free_share_threshold
+from redcat.compaction import blocks, compact, free_share_threshold
+from redcat.config import SettingProblem
 
 
 def _with_dead_space(built, tmp_path):
@@ -98,5 +99,5 @@ def test_the_threshold_setting_is_checked(monkeypatch):
     monkeypatch.setenv("REDCAT_COMPACT_FREE_SHARE", "0.4")
     assert free_share_threshold() == 0.4
     monkeypatch.setenv("REDCAT_COMPACT_FREE_SHARE", "40%")
-    with pytest.raises(CompactionProblem, match="REDCAT_COMPACT_FREE_SHARE='40%' is not a share"):
+    with pytest.raises(SettingProblem, match="REDCAT_COMPACT_FREE_SHARE='40%' is not a share"):
         free_share_threshold()

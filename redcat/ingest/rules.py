@@ -18,10 +18,10 @@ event older than the horizon could not be checked, so it is quarantined instead 
 from __future__ import annotations
 
 import datetime as dt
-import os
 from dataclasses import dataclass
 
 from redcat import contract, reference
+from redcat.config import SettingProblem, env_number  # noqa: F401 (SettingProblem re-exported)
 from redcat.contract import SourceTable
 from redcat.timeutil import BUSINESS_TZ
 
@@ -29,21 +29,8 @@ DEFAULT_HORIZON_DAYS = 30
 DEFAULT_CLOCK_SKEW_MINUTES = 10
 
 
-class SettingProblem(ValueError):
-    """An environment setting of ingestion is not usable."""
-
-
 def _int_env(name: str, default: int) -> int:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise SettingProblem(f"{name}={raw!r} is not a whole number >= 0; unset it for the default {default} or fix it")
-    return value
+    return int(env_number(name, default, what="a whole number >= 0", integer=True))
 
 
 def horizon_days() -> int:
