@@ -25,14 +25,6 @@ AFTER_DELIVERY = "after_delivery"  # dated after its delivery date (beyond the c
 OLDER_THAN_HORIZON = "older_than_horizon"  # an event dated more than the dedup horizon before its delivery
 OUTSIDE_PROGRAMME = "outside_programme"  # a callback dated outside every sampling programme of its partner
 IMPLAUSIBLE_AMOUNT = "implausible_amount"  # an amount above the partner's plausible maximum (seeds/partners.csv)
-QUARANTINE_REASONS = REASONS + (
-    INVALID_VALUE,
-    LINE_TOO_LONG,
-    AFTER_DELIVERY,
-    OLDER_THAN_HORIZON,
-    OUTSIDE_PROGRAMME,
-    IMPLAUSIBLE_AMOUNT,
-)
 
 
 @dataclass(frozen=True)
@@ -76,9 +68,6 @@ class SourceTable:
                 break
             headers.append(names[:i])
         return headers
-
-    def required_fields(self) -> list[Field]:
-        return [f for f in self.fields if f.required and f.required_when is None]
 
 
 def _note_events() -> SourceTable:

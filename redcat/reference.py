@@ -66,11 +66,6 @@ def partners() -> tuple[str, ...]:
 
 
 @cache
-def partner_deadline_hours() -> dict[str, int]:
-    return {r["partner"]: int(r["delivery_deadline_hours"]) for r in _read("partners")}
-
-
-@cache
 def partner_max_gmv_cny() -> dict[str, float]:
     """The largest purchase or refund amount a partner's callback may plausibly carry; larger ones are
     quarantined as implausible_amount (seeds/partners.csv, max_plausible_gmv_cny)."""
@@ -81,10 +76,6 @@ def partner_max_gmv_cny() -> dict[str, float]:
 class Category:
     category: str
     links_from: dict[str, dt.date | None]  # partner -> first day external links are allowed
-
-    def open_for(self, partner: str, day: dt.date) -> bool:
-        start = self.links_from.get(partner)
-        return start is not None and start <= day
 
 
 @cache

@@ -19,10 +19,6 @@ def day_start_ms(day: dt.date) -> int:
     return int(dt.datetime.combine(day, dt.time(), BUSINESS_TZ).timestamp() * 1000)
 
 
-def business_date(epoch_ms: int) -> dt.date:
-    return dt.datetime.fromtimestamp(epoch_ms / 1000, BUSINESS_TZ).date()
-
-
 def business_today() -> dt.date:
     return dt.datetime.now(BUSINESS_TZ).date()
 
@@ -41,7 +37,3 @@ def parse_date(value: str, what: str = "date") -> dt.date:
 def day_number(day: dt.date) -> int:
     """Days since 1970-01-01 (a business date as an integer)."""
     return (day - EPOCH_DATE).days
-
-
-def from_day_number(n: int) -> dt.date:
-    return EPOCH_DATE + dt.timedelta(days=int(n))
