@@ -9,7 +9,8 @@
     from the brand's pool of sampled buyer-note-days over the trailing estimation_pool_days days
     (the category's below estimation_pool_min_buyers), n_pool of them:
       mean_u = E[M] mu,  var_u = E[M] s2 + Var[M] mu^2 + E[M^2] s2 / n_pool.
-    Blocks (every partner the brand sells at, with or without sampled buyers that day) add
+    Blocks (every partner the brand sold at over the trailing pool window, with or without sampled
+    buyers that day) add
     mean_u and var_u; U is gamma with those moments, Wilson-Hilferty
     quantiles, the lower one exactly 0 when P(M = 0) = prod p^r >= 2.5 %. ci = S + quantiles
     of U; at p = 1 both equal S. Rounded to the fen; null without any pool.
@@ -50,10 +51,13 @@ sampled_blocks as (
     group by conversion_date, brand_id, note_id, partner, sampling_ratio, attribution_model
 ),
 
--- the partners a brand sells at (any sampled buyer): a note-day with sampled buyers at one of
--- them may have unsampled buyers at the others, so each is a block, with 0 sampled buyers or more
-brand_partners as (
+-- the partners a brand sells at (a sampled buyer over the trailing pool window, as of the date: a
+-- date's row must not depend on later dates, or a day-by-day run would differ from a range run): a
+-- note-day with sampled buyers at one of them may have unsampled buyers at the others, so each is
+-- a block, with 0 sampled buyers or more
+brand_partner_days as (
     select distinct
+        conversion_date,
         brand_id,
         partner
     from units
@@ -87,9 +91,24 @@ block_keys as (
             attribution_model
         from sampled_blocks
     ) as d
-    inner join brand_partners as b on d.brand_id = b.brand_id
+    inner join (
+        select distinct
+            t.conversion_date,
+            t.brand_id,
+            b.partner
+        from (
+            select distinct
+                conversion_date,
+                brand_id
+            from sampled_blocks
+        ) as t
+        inner join brand_partner_days as b
+            on t.brand_id = b.brand_id
+                and t.conversion_date >= b.conversion_date
+                and b.conversion_date >= {{ add_days('t.conversion_date', -pool_days) }}
+    ) as bp on d.conversion_date = bp.conversion_date and d.brand_id = bp.brand_id
     inner join {{ ref('int_partner_programme_days') }} as p
-        on b.partner = p.partner and d.conversion_date = p.report_date
+        on bp.partner = p.partner and d.conversion_date = p.report_date
 ),
 
 blocks as (
