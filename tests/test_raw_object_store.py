@@ -129,6 +129,10 @@ def test_ingest_into_s3_matches_a_local_ingest(ingested, s3):
         assert rows_of(path, columns) == rows_of(theirs[key][1], columns), key
 
 
+class Killed(Exception):
+    """The process dies here (an Exception, not KeyboardInterrupt: a failing test must not stop pytest)."""
+
+
 def test_crashes_around_the_object_store_publish_are_rolled_forward(s3, clean_landing, tmp_path, monkeypatch):
     """Two crash windows: after the ledger commit, before any publish (the local test's); and on
     object storage only, after the copy to data.parquet but before the pending object's delete.
@@ -142,10 +146,10 @@ def test_crashes_around_the_object_store_publish_are_rolled_forward(s3, clean_la
     assert rows_of(deliveries, "load_id") == [(first.load_id,)]
 
     def killed(*args):
-        raise KeyboardInterrupt("killed right after the commit")
+        raise Killed("killed right after the commit")
 
     monkeypatch.setattr(rawstore, "publish", killed)
-    with Loader(settings) as loader, pytest.raises(KeyboardInterrupt):
+    with Loader(settings) as loader, pytest.raises(Killed):
         loader.load(table, START)
     monkeypatch.undo()
     second = partitions(settings)[(partner, "deliveries", START.isoformat())][0]
@@ -165,10 +169,10 @@ def test_crashes_around_the_object_store_publish_are_rolled_forward(s3, clean_la
 
     def copied_then_killed(source, target):
         s3.copy(source, target)
-        raise KeyboardInterrupt("killed between the copy and the delete")
+        raise Killed("killed between the copy and the delete")
 
     monkeypatch.setattr(rawfs, "publish", copied_then_killed)
-    with Loader(settings) as loader, pytest.raises(KeyboardInterrupt):
+    with Loader(settings) as loader, pytest.raises(Killed):
         loader.load(table, START)
     monkeypatch.setattr(rawfs, "publish", copy_only)
     third = partitions(settings)[(partner, table.table, START.isoformat())]
@@ -244,7 +248,9 @@ def test_dbt_staging_reads_raw_from_s3_as_from_a_local_folder(ingested, tmp_path
                 ).fetchall()
             ]
             counts[name] = {v: con.execute(f"SELECT count(*) FROM staging.{v}").fetchone()[0] for v in views}
-            sources = [sql for (sql,) in con.execute("SELECT sql FROM duckdb_views() WHERE schema_name = 'staging'")]
+            sources = [
+                sql for (sql,) in con.execute("SELECT sql FROM duckdb_views() WHERE schema_name = 'staging'").fetchall()
+            ]
         assert all((f"'{settings.raw_dir}/" in sql) for sql in sources), "each view reads this raw layer"
     assert len(counts["local"]) >= 6
     assert counts["s3"] == counts["local"]
