@@ -16,7 +16,7 @@ import duckdb
 import pytest
 from conftest import START, settings_for
 
-from redcat import contract, reference
+from redcat import acceptances, contract, reference
 from redcat.config import DBT_PROJECT_DIR
 from redcat.ingest import rawfs, rawstore
 from redcat.ingest.balance import ledger_balance_problem
@@ -182,6 +182,11 @@ def test_crashes_around_the_object_store_publish_are_rolled_forward(s3, clean_la
     assert rows_of(deliveries, "load_id") == [(third[0],)]
     assert len(rows_of(third[1])) == third[2] == first.rows_loaded
     assert not rawfs.glob(settings.raw_dir, f"**/{rawstore.PENDING_PREFIX}*")
+
+    # an operator's acceptance (`redcat accept`) is written to the same object store, whole
+    acceptances.accept(settings, partner, START, "ops", "partner outage, confirmed")
+    assert [(r[0], r[1], r[3]) for r in acceptances.read(settings)] == [(partner, START, "partner outage, confirmed")]
+    assert rawfs.exists(acceptances.path(settings)) and acceptances.path(settings).startswith("s3://")
 
 
 def test_an_unusable_object_store_is_refused_with_what_to_do(s3, clean_landing, tmp_path, monkeypatch):
