@@ -95,10 +95,11 @@ def _run(
     defs: dg.Definitions | None,
 ) -> RunOutcome:
     from redcat.duck import connect, wait_until_free
-    from redcat.ingest import backfill
+    from redcat.ingest import backfill, rawfs
     from redcat.ingest.rules import Rules
 
     Rules.for_day(start)  # an unusable REDCAT_* setting stops the run before any step (SettingProblem)
+    rawfs.check(settings.raw_dir)  # so does a raw layer on object storage that cannot be reached (RawStoreProblem)
     wait_until_free(settings.warehouse)
     if not settings.warehouse.exists():
         return _execute(settings, start, end, console, log_level, selection, defs)

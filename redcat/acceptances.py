@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from pathlib import Path
+import tempfile
 
 import duckdb
 
 from redcat.config import Settings
+from redcat.ingest import rawfs
 
 SCHEMA = (
     "partner VARCHAR, report_date DATE, accepted_by VARCHAR, reason VARCHAR, accepted_at TIMESTAMPTZ, stage VARCHAR"
@@ -23,18 +24,22 @@ SCHEMA = (
 COLUMNS = "partner, report_date, accepted_by, reason, accepted_at, stage"
 
 
-def path(settings: Settings) -> Path:
-    return settings.raw_dir / "_operator" / "completeness_acceptances.parquet"
+def path(settings: Settings) -> str:
+    return rawfs.join(settings.raw_dir, "_operator", "completeness_acceptances.parquet")
 
 
-def ensure(settings: Settings) -> Path:
+def _reader(target: str) -> duckdb.DuckDBPyConnection:
+    return rawfs.register(duckdb.connect(), target)
+
+
+def ensure(settings: Settings) -> str:
     """Create the (empty) acceptances file if there is none yet; add the stage column (empty:
     the whole day) to a file written before acceptances could name a stage."""
     target = path(settings)
-    if not target.exists():
+    if not rawfs.exists(target):
         _write(target, [])
         return target
-    with duckdb.connect() as con:
+    with _reader(target) as con:
         names = [r[0] for r in con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(target)]).fetchall()]
         if "stage" not in names:
             old = con.execute(
@@ -48,7 +53,7 @@ def ensure(settings: Settings) -> Path:
 
 def read(settings: Settings) -> list[tuple]:
     target = ensure(settings)
-    with duckdb.connect() as con:
+    with _reader(target) as con:
         return con.execute(f"SELECT {COLUMNS} FROM read_parquet(?) ORDER BY accepted_at", [str(target)]).fetchall()
 
 
@@ -63,13 +68,19 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _write(target: Path, rows: list[tuple]) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(target.name + ".tmp")
+def _write(target: str, rows: list[tuple]) -> None:
+    """Written to a temporary file, then swapped in whole: os.replace beside the target, or one
+    upload to object storage (rawfs.put)."""
+    if rawfs.scheme(target):
+        fd, tmp = tempfile.mkstemp(suffix=".parquet")
+        os.close(fd)
+    else:
+        rawfs.makedirs(rawfs.parent(target))
+        tmp = target + ".tmp"
     with duckdb.connect() as con:
         con.execute("SET TimeZone = 'UTC'")
         con.execute(f"CREATE TABLE a ({SCHEMA})")
         if rows:
             con.executemany("INSERT INTO a VALUES (?, ?, ?, ?, ?, ?)", rows)
         con.execute(f"COPY a TO {_literal(str(tmp))} (FORMAT parquet)")  # COPY takes no bound file name
-    os.replace(tmp, target)
+    rawfs.put(tmp, target)

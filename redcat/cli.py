@@ -38,8 +38,9 @@ def _environment_problems():
     """The exceptions that mean the warehouse or a setting cannot be used as configured."""
     from redcat.config import SettingProblem
     from redcat.duck import WarehouseBusy
+    from redcat.ingest.rawfs import RawStoreProblem
 
-    return (WarehouseBusy, SettingProblem)
+    return (WarehouseBusy, SettingProblem, RawStoreProblem)
 
 
 def _date(ctx, param, value):

@@ -3,6 +3,7 @@
 REDCAT_LANDING_DIR   landing zone (daily dumps)            default data/landing
 REDCAT_WAREHOUSE     working DuckDB file (dbt target)       default data/warehouse.duckdb
 REDCAT_RAW_DIR       validated Parquet raw layer            default <warehouse dir>/raw
+                     (a local path, or a URI on object storage: s3://bucket/prefix; redcat/ingest/rawfs.py)
 REDCAT_SERVING       published DuckDB file for BI           default <warehouse dir>/serving.duckdb
 REDCAT_EXPORT_DIR    Parquet exports of the marts           default <warehouse dir>/export
 REDCAT_DAGSTER_HOME  the Dagster instance (runs, checks)    default <warehouse dir>/dagster
@@ -21,6 +22,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from redcat.ingest.rawfs import normalise
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 
@@ -29,7 +32,7 @@ DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 class Settings:
     landing_dir: Path
     warehouse: Path
-    raw_dir: Path
+    raw_dir: Path | str  # a URI (str) when the raw layer is on object storage, see rawfs.py
     serving: Path
     export_dir: Path
     dagster_home: Path
@@ -41,12 +44,15 @@ class Settings:
         landing = Path(overrides.get("landing_dir") or env.get("REDCAT_LANDING_DIR", "data/landing"))
         warehouse = Path(overrides.get("warehouse") or env.get("REDCAT_WAREHOUSE", "data/warehouse.duckdb"))
         home = warehouse.parent
-        raw = Path(overrides.get("raw_dir") or env.get("REDCAT_RAW_DIR") or home / "raw")
+        raw = overrides.get("raw_dir") or env.get("REDCAT_RAW_DIR") or home / "raw"
         serving = Path(overrides.get("serving") or env.get("REDCAT_SERVING") or home / "serving.duckdb")
         export = Path(overrides.get("export_dir") or env.get("REDCAT_EXPORT_DIR") or home / "export")
         dagster = Path(overrides.get("dagster_home") or env.get("REDCAT_DAGSTER_HOME") or home / "dagster")
         spark = Path(overrides.get("spark_dir") or env.get("REDCAT_SPARK_DIR") or home / "spark")
-        return cls(*(p.expanduser().resolve() for p in (landing, warehouse, raw, serving, export, dagster, spark)))
+        landing, warehouse, serving, export, dagster, spark = (
+            p.expanduser().resolve() for p in (landing, warehouse, serving, export, dagster, spark)
+        )
+        return cls(landing, warehouse, normalise(raw), serving, export, dagster, spark)
 
     @property
     def logs_dir(self) -> Path:
@@ -54,7 +60,7 @@ class Settings:
         return self.warehouse.parent / "logs"
 
     def with_(self, **changes: Path) -> Settings:
-        return replace(self, **{k: Path(v).resolve() for k, v in changes.items()})
+        return replace(self, **{k: normalise(v) if k == "raw_dir" else Path(v).resolve() for k, v in changes.items()})
 
     def export_env(self) -> dict[str, str]:
         """The environment that makes dbt, Dagster and subprocesses agree on these paths."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 from collections.abc import Callable
+from pathlib import Path
 
 from rich.console import Console
 from rich.panel import Panel
@@ -68,6 +69,8 @@ def run_demo(run: Callable[..., RunOutcome], settings: Settings | None = None) -
     summary = generate(demo_options(), landing)
     print_generation(summary, landing, (dt.datetime.now() - started).total_seconds(), console)
     for stale in (settings.warehouse, settings.raw_dir):
+        if not isinstance(stale, Path):  # a raw layer on object storage is left alone
+            continue
         if stale.is_file():
             stale.unlink()
         elif stale.is_dir():

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -112,7 +113,7 @@ def test_truncated_files_fail_loudly_and_load_nothing(faulty_ingested, faulty_la
             ).fetchone()
             assert status == "rejected"
             assert "sha256" in message and "re-deliver" in message and f["file"] in message
-            assert not (rawstore.data_path(settings.raw_dir, f["source"], table, f["delivery_date"])).exists()
+            assert not Path(rawstore.data_path(settings.raw_dir, f["source"], table, f["delivery_date"])).exists()
             check = failed[f"{f['source']}/{table}"]
             assert check.severity == "ERROR" and f"dt={f['delivery_date']}" in check.description
     assert outcome.exit_code == 1
@@ -486,11 +487,11 @@ def test_partner_partitions_of_the_earlier_layout_are_moved_on_open(clean_landin
     settings = settings_for(clean_landing, tmp_path / "wh")
     with Loader(settings) as loader:
         loader.load(contract.CALLBACKS["taobao"], START)
-    new = rawstore.partition_dir(settings.raw_dir, "taobao", "callbacks", START.isoformat())
+    new = Path(rawstore.partition_dir(settings.raw_dir, "taobao", "callbacks", START.isoformat()))
     rows_before = duckdb.connect().execute(f"SELECT count(*) FROM read_parquet('{new / 'data.parquet'}')").fetchone()[0]
     # put it back where the earlier layout kept it, pointers included
     for table in ("callbacks", "deliveries"):
-        fresh = rawstore.partition_dir(settings.raw_dir, "taobao", table, START.isoformat())
+        fresh = Path(rawstore.partition_dir(settings.raw_dir, "taobao", table, START.isoformat()))
         old = settings.raw_dir / "taobao" / table / fresh.name
         old.parent.mkdir(parents=True)
         fresh.rename(old)

@@ -12,11 +12,11 @@ restated by staging in delivery order and need nothing.
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import duckdb
 
 from redcat import contract
+from redcat.ingest import rawfs
 from redcat.ingest.rules import horizon_days
 
 
@@ -26,7 +26,10 @@ def _paths(con: duckdb.DuckDBPyConnection, table, after: dt.date, until: dt.date
            AND delivery_date > ? AND delivery_date <= ? ORDER BY delivery_date""",
         [table.source, table.table, after, until],
     ).fetchall()
-    return [r[0] for r in rows if Path(r[0]).exists()]
+    paths = [r[0] for r in rows if rawfs.exists(r[0])]
+    for path in paths[:1]:  # one raw layer: its filesystem, for read_parquet below
+        rawfs.register(con, path)
+    return paths
 
 
 def _has_ops(con: duckdb.DuckDBPyConnection) -> bool:

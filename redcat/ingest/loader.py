@@ -24,7 +24,7 @@ from redcat import acceptances, contract, reference
 from redcat.config import Settings
 from redcat.contract import SourceTable
 from redcat.duck import connect
-from redcat.ingest import rawstore
+from redcat.ingest import rawfs, rawstore
 from redcat.ingest.ledger import ensure_schema, insert_ledger
 from redcat.ingest.lines import MAX_LINE_BYTES, RAW_TEXT_PREVIEW, csv_records, has_bare_carriage_return, lines_table
 from redcat.ingest.manifest import (
@@ -98,7 +98,8 @@ class Loader:
         self.run_id = run_id
         self.progress = progress or (lambda stage: None)
         Rules.for_day(dt.date.today())  # an unusable REDCAT_* setting fails here, before any load (SettingProblem)
-        self.con = connect(settings.warehouse)
+        rawfs.check(settings.raw_dir)  # object storage: endpoint, credentials and bucket usable (RawStoreProblem)
+        self.con = rawfs.register(connect(settings.warehouse), settings.raw_dir)
         ensure_schema(self.con)
         acceptances.ensure(settings)  # dbt reads it as a source, so it exists from the first load
         self.recovered = rawstore.migrate_partner_layout(self.con, settings.raw_dir)
@@ -155,7 +156,7 @@ class Loader:
         finally:
             if not self.committed:  # written but never committed: a rejected or failed load
                 for *_, pending, _rows, _range in self.pending:
-                    pending.unlink(missing_ok=True)
+                    rawfs.remove(pending)
             # A committed load whose rename failed keeps its pending file: recover() rolls it forward.
             self._drop_temp()
         return res
@@ -371,7 +372,7 @@ class Loader:
                 AND delivery_date > ? AND delivery_date {"<=" if inclusive_until else "<"} ? ORDER BY delivery_date""",
             [table.source, table.table, after, until],
         ).fetchall()
-        return [r[0] for r in rows if Path(r[0]).exists()]
+        return [r[0] for r in rows if rawfs.exists(r[0])]
 
     def _drop_earlier_deliveries(self, table: SourceTable, res: LoadResult, key: str, ts: str, lo, hi) -> None:
         """First delivery wins: a key already delivered within the horizon (REDCAT_DEDUP_HORIZON_DAYS
@@ -443,7 +444,7 @@ class Loader:
         pending = rawstore.pending_path(
             self.settings.raw_dir, table.source, table.table, res.delivery_date, res.load_id
         )
-        pending.parent.mkdir(parents=True, exist_ok=True)
+        rawfs.makedirs(rawfs.parent(pending))
         keep = "" if not res.rows_duplicate else "AND line_number NOT IN (SELECT line_number FROM drop_lines)"
         # CSV partitions have always stored the line as a double (the Spark sources declare it so)
         line = "line_number::DOUBLE" if table.fmt == "csv" else "line_number"
@@ -462,7 +463,7 @@ class Loader:
         pending = rawstore.pending_path(
             self.settings.raw_dir, table.source, table.table, res.delivery_date, res.load_id
         )
-        pending.parent.mkdir(parents=True, exist_ok=True)
+        rawfs.makedirs(rawfs.parent(pending))
         self.con.execute(
             f"""COPY (SELECT {cols}, CAST(NULL AS DATE) AS delivery_date, CAST(NULL AS VARCHAR) AS source_file,
                         CAST(NULL AS BIGINT) AS source_line LIMIT 0) TO {q(str(pending))} (FORMAT parquet)"""
@@ -475,7 +476,7 @@ class Loader:
         pending = rawstore.pending_path(
             self.settings.raw_dir, res.source, DELIVERIES_TABLE, res.delivery_date, res.load_id
         )
-        pending.parent.mkdir(parents=True, exist_ok=True)
+        rawfs.makedirs(rawfs.parent(pending))
         self.con.execute(
             f"""COPY (SELECT ?::DATE AS delivery_date, ?::VARCHAR AS status,
                         ?::VARCHAR AS program_version, ?::DOUBLE AS sampling_ratio, ?::BIGINT AS rows_declared,
@@ -524,7 +525,7 @@ class Loader:
                         name,
                         res.delivery_date,
                         res.load_id,
-                        str(pending.parent / rawstore.DATA_FILE),
+                        rawstore.data_file_of(pending),
                         rows,
                         lo,
                         hi,
