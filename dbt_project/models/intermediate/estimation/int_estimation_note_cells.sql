@@ -31,7 +31,9 @@ with units as (
         u.sampling_ratio,
         u.attribution_model,
         u.user_hash,
-        u.gmv_attributed
+        -- exact decimals from here on: sums of doubles differ in the last bits with the order DuckDB
+        -- adds them in, and a bound rounded to the fen would flip between runs of the same data
+        cast(u.gmv_attributed as decimal(18, 6)) as gmv_attributed
     from {{ ref('int_estimation_note_user_gmv') }} as u
     left join {{ ref('int_notes') }} as n on u.note_id = n.note_id
 ),
@@ -198,12 +200,12 @@ pools as (
             when c.n >= 2 then cast(c.n as double)
         end as n,
         case
-            when b.n >= {{ min_pool }} or (b.n >= 2 and coalesce(c.n, 0) <= b.n) then b.a1
-            when c.n >= 2 then c.a1
+            when b.n >= {{ min_pool }} or (b.n >= 2 and coalesce(c.n, 0) <= b.n) then cast(b.a1 as double)
+            when c.n >= 2 then cast(c.a1 as double)
         end as a1,
         case
-            when b.n >= {{ min_pool }} or (b.n >= 2 and coalesce(c.n, 0) <= b.n) then b.a2
-            when c.n >= 2 then c.a2
+            when b.n >= {{ min_pool }} or (b.n >= 2 and coalesce(c.n, 0) <= b.n) then cast(b.a2 as double)
+            when c.n >= 2 then cast(c.a2 as double)
         end as a2,
         case
             when b.n >= {{ min_pool }} or (b.n >= 2 and coalesce(c.n, 0) <= b.n) then 'brand'
@@ -276,8 +278,11 @@ cells as (
         min(pool_buyers) as pool_buyers,
         min(pool_source) as pool_source,
         sum(case when sampling_ratio < 1 and pool_buyers is null then 1 else 0 end) as blocks_without_pool,
-        sum(case when sampling_ratio < 1 then att_u_mean else 0 end) as att_u_mean,
-        sum(case when sampling_ratio < 1 then att_u_var else 0 end) as att_u_var
+        -- summed as decimals, in any order the same
+        cast(sum(case when sampling_ratio < 1 then cast(att_u_mean as decimal(38, 6)) else 0 end) as double)
+            as att_u_mean,
+        cast(sum(case when sampling_ratio < 1 then cast(att_u_var as decimal(38, 6)) else 0 end) as double)
+            as att_u_var
     from block_moments
     group by conversion_date, brand_id, note_id, attribution_model
 ),
