@@ -1,5 +1,6 @@
 """Analysts' tools: the semantic layer answers like the marts and cannot sum over attribution models, a
-column added to a mart reaches BI on every date, dbt docs build offline."""
+column added to a mart reaches BI on every date, every mart's enforced contract types every column
+and a retyped column fails the build, dbt docs build offline."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+import yaml
 from warehouse import rows
 
 from redcat.config import DBT_PROJECT_DIR
@@ -255,3 +257,74 @@ def test_a_column_added_to_a_mart_reaches_every_published_date(clean_built, tmp_
             ).fetchall()
             assert len(by_date) == len(filled), schema
             assert all(n == filled_n and wrong == 0 for _, n, filled_n, wrong in by_date), (schema, by_date)
+
+
+# the contract's portable types (docs/contract.md) and what DuckDB's DESCRIBE shows for each
+PORTABLE_TYPES = {
+    "string": "VARCHAR",
+    "bigint": "BIGINT",
+    "double": "DOUBLE",
+    "boolean": "BOOLEAN",
+    "date": "DATE",
+    "timestamp": "TIMESTAMP",
+}
+
+
+def test_every_mart_has_an_enforced_contract_typing_every_column(clean_built):
+    """Every model of models/marts/_marts.yml that the build materialised as a table (and the
+    fct_attribution view) declares `contract: {enforced: true}` and a portable data_type for every
+    column, and the built warehouse holds exactly those columns, in that order, with those types:
+    no HUGEINT left for Spark to lack."""
+    settings, _ = clean_built
+    models = yaml.safe_load((DBT_PROJECT_DIR / "models" / "marts" / "_marts.yml").read_text())["models"]
+    kinds = dict(
+        rows(settings, "SELECT table_name, table_type FROM information_schema.tables WHERE table_schema = 'marts'")
+    )
+    assert {m["name"] for m in models} <= set(kinds), "every mart of _marts.yml is built"
+    tables = [m for m in models if kinds[m["name"]] == "BASE TABLE"]
+    assert len(tables) >= 11, [m["name"] for m in tables]
+    for model in tables + [m for m in models if m["name"] == "fct_attribution"]:
+        name = model["name"]
+        assert model.get("config", {}).get("contract") == {"enforced": True}, name
+        declared = [(c["name"], c.get("data_type")) for c in model["columns"]]
+        assert all(t in PORTABLE_TYPES for _, t in declared), (
+            name,
+            [c for c in declared if c[1] not in PORTABLE_TYPES],
+        )
+        with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+            built = [(c, t) for c, t, *_ in con.execute(f"DESCRIBE marts.{name}").fetchall()]
+        assert built == [(c, PORTABLE_TYPES[t]) for c, t in declared], name
+
+
+def test_a_retyped_mart_column_fails_the_build_and_the_mart_keeps_its_rows(clean_built, tmp_path):
+    """An analyst's change that drops a mart's cast to bigint (the count becomes DuckDB's HUGEINT)
+    fails `dbt build` on the enforced contract, naming the column; the built mart is left as it was."""
+    built, _ = clean_built
+    settings = built.with_(warehouse=tmp_path / "warehouse.duckdb")
+    shutil.copyfile(built.warehouse, settings.warehouse)
+    project = _project_copy(tmp_path)
+    mart = project / "models" / "marts" / "mart_funnel_nested_daily.sql"
+    sql = mart.read_text()
+    anchor = "    cast(e.clickers as bigint) as clickers,\n"
+    assert sql.count(anchor) == 1
+    mart.write_text(sql.replace(anchor, "    e.clickers,\n"))
+    before = rows(settings, "SELECT count(*), sum(clickers) FROM marts.mart_funnel_nested_daily")
+    assert before[0][0] > 0
+
+    done = _dbt(
+        project, _env(settings), "build", "--select", "mart_funnel_nested_daily", "--exclude-resource-type", "unit_test"
+    )
+    assert done.returncode != 0, done.stdout[-3000:]
+    assert "enforced contract that failed" in done.stdout and "| clickers" in done.stdout, done.stdout[-3000:]
+    assert "HUGEINT" in done.stdout and "data type mismatch" in done.stdout, done.stdout[-3000:]
+    assert rows(settings, "SELECT count(*), sum(clickers) FROM marts.mart_funnel_nested_daily") == before
+    assert (
+        dict(
+            rows(
+                settings,
+                "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = 'marts' "
+                "AND table_name = 'mart_funnel_nested_daily'",
+            )
+        )["clickers"]
+        == "BIGINT"
+    )

@@ -56,6 +56,6 @@ select
     touch_event_id,
     touch_kind,
     link_surface,
-    sampling_ratio,
+    cast(sampling_ratio as double) as sampling_ratio,
     note_id is null as is_unattributed
 from unpivoted

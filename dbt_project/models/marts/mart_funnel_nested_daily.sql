@@ -11,6 +11,8 @@
   View-through: readers with no click to the partner in the window who still visited (bought).
   A table rebuilt whole on every run: a callback changes the cohorts of the lookback_days
   before it, which the report-date windows of the incremental marts do not cover.
+  Counts are cast to bigint (DuckDB sums integers as HUGEINT, which Spark lacks): the enforced
+  contract (_marts.yml) holds on both engines.
 -#}
 {%- set window_seconds = var('lookback_days') * 86400 -%}
 
@@ -276,19 +278,19 @@ select
     e.brand_id,
     e.partner,
     p.sampling_ratio,
-    e.readers,
-    e.clickers,
-    e.visitors,
-    e.carters,
-    e.purchasers,
+    cast(e.readers as bigint) as readers,
+    cast(e.clickers as bigint) as clickers,
+    cast(e.visitors as bigint) as visitors,
+    cast(e.carters as bigint) as carters,
+    cast(e.purchasers as bigint) as purchasers,
     e.visitors_estimated,
     cast(least(e.carters_weighted, e.visitors_estimated) as double) as carters_estimated,
     cast(least(e.purchasers_weighted, e.carters_weighted, e.visitors_estimated) as double) as purchasers_estimated,
-    e.view_through_visitors,
-    e.view_through_purchasers,
+    cast(e.view_through_visitors as bigint) as view_through_visitors,
+    cast(e.view_through_purchasers as bigint) as view_through_purchasers,
     cast(least(e.view_through_visitors_weighted, e.readers - e.clickers) as double) as view_through_visitors_estimated,
     cast(least(e.view_through_purchasers_weighted, e.readers - e.clickers) as double) as view_through_purchasers_estimated,
-    e.readers as audience_users,
+    cast(e.readers as bigint) as audience_users,
     {{ is_provisional('e.report_date') }} as is_provisional
 from estimated as e
 inner join {{ ref('int_partner_programme_days') }} as p

@@ -9,6 +9,8 @@
                   docs/estimation.md); null when no buyer of the note was sampled.
     estimate_quality  ok (full sampling, or >= 20 sampled buyers), small_sample (grey out),
                   no_sampled_buyers (no sampled buyer touched the note: no interval).
+  Counts are cast to bigint (DuckDB sums integers as HUGEINT, which Spark lacks): the enforced
+  contract (_marts.yml) holds on both engines.
 -#}
 
 with touches as (
@@ -129,12 +131,12 @@ select
     n.brand_id,
     n.creator_id,
     n.category,
-    coalesce(t.reads, 0) as reads,
-    coalesce(t.likes, 0) as likes,
-    coalesce(t.collects, 0) as collects,
-    coalesce(t.comments, 0) as comments,
-    coalesce(t.shares, 0) as shares,
-    coalesce(t.link_clicks, 0) as link_clicks,
+    cast(coalesce(t.reads, 0) as bigint) as reads,
+    cast(coalesce(t.likes, 0) as bigint) as likes,
+    cast(coalesce(t.collects, 0) as bigint) as collects,
+    cast(coalesce(t.comments, 0) as bigint) as comments,
+    cast(coalesce(t.shares, 0) as bigint) as shares,
+    cast(coalesce(t.link_clicks, 0) as bigint) as link_clicks,
     cast(coalesce(k.searches, 0) as double) as searches,
     cast(coalesce(k.store_visits, 0) as double) as store_visits,
     cast(coalesce(k.add_to_carts, 0) as double) as add_to_carts,
@@ -142,10 +144,10 @@ select
     cast(coalesce(k.gmv_observed, 0) as double) as gmv_observed,
     cast(coalesce(k.gmv_estimated, 0) as double) as gmv_estimated,
     cast(coalesce(k.refund_gmv_observed, 0) as double) as refund_gmv_observed,
-    coalesce(a.audience_users, 0) as audience_users,
+    cast(coalesce(a.audience_users, 0) as bigint) as audience_users,
     {{ is_provisional('c.report_date') }} as is_provisional,
-    e.gmv_attributed_estimated_ci_low,
-    e.gmv_attributed_estimated_ci_high,
+    cast(e.gmv_attributed_estimated_ci_low as double) as gmv_attributed_estimated_ci_low,
+    cast(e.gmv_attributed_estimated_ci_high as double) as gmv_attributed_estimated_ci_high,
     coalesce(e.estimate_quality, 'no_sampled_buyers') as estimate_quality
 from cells as c
 left join content as t on c.report_date = t.report_date and c.note_id = t.note_id
