@@ -28,7 +28,7 @@ from redcat.config import DBT_PROJECT_DIR
 # rate per reference user and day-to-day cv, as measured on `redcat generate --scale 0.01`, 30 days
 STAGES = {"search": (2.4, 0.05), "add_to_cart": (0.27, 0.02), "purchase": (0.127, 0.04), "refund": (0.011, 0.02)}
 DAY0 = dt.date(2000, 1, 1)
-MIN_DAYS, STAGE_ALPHA, STAGE_SHORTFALL = 10, 0.00025, 0.1  # dbt_project.yml vars
+MIN_DAYS = 10  # dbt_project.yml: completeness_baseline_min_days
 
 
 @pytest.fixture(scope="module")
