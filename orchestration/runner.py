@@ -151,9 +151,13 @@ def _execute(
         run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
         keys = [k for a in ingestion_assets for k in a.keys] if selection == "ingestion" else None
         if keys is None and os.environ.get("REDCAT_DBT_TARGET") == "spark":
+            # no DuckDB publication on Spark, and no DuckDB warehouse file to compact
+            from orchestration.compaction import COMPACTION
             from orchestration.serving import PUBLICATION
 
-            keys = [k for k in job.asset_layer.asset_graph.materializable_asset_keys if k != PUBLICATION]
+            keys = [
+                k for k in job.asset_layer.asset_graph.materializable_asset_keys if k not in (PUBLICATION, COMPACTION)
+            ]
         log_path = _open_log(settings, run_id)
         with open(log_path, "a", buffering=1) as log:
             log.write(f"redcat run {start}..{end}, run {run_id}, Dagster instance {settings.dagster_home}\n")

@@ -306,16 +306,18 @@ select
     pool_buyers,
     gmv_attributed_sampled,
     gmv_attributed_estimated,
-    round(case
+    -- to the fen half-up on a decimal: a credit like 20.95 / 2 is 10.475, which a double holds as
+    -- 10.4749..., and DuckDB and Spark round such a double differently
+    cast(round(cast(case
         when blocks_without_pool > 0 then null
         when att_k is null or may_have_no_unsampled then gmv_attributed_sampled
         else gmv_attributed_sampled + att_u_mean * power(greatest(1 - 1 / (9 * att_k) - {{ z }} / (3 * sqrt(att_k)), 0), 3)
-    end, 2) as gmv_attributed_estimated_ci_low,
-    round(case
+    end as decimal(38, 6)), 2) as double) as gmv_attributed_estimated_ci_low,
+    cast(round(cast(case
         when blocks_without_pool > 0 then null
         when att_k is null then gmv_attributed_sampled + att_u_mean
         else gmv_attributed_sampled + att_u_mean * power(1 - 1 / (9 * att_k) + {{ z }} / (3 * sqrt(att_k)), 3)
-    end, 2) as gmv_attributed_estimated_ci_high,
+    end as decimal(38, 6)), 2) as double) as gmv_attributed_estimated_ci_high,
     case
         when min_sampling_ratio >= 1 then 'ok'
         when sampled_buyers < {{ var('estimation_min_sampled_buyers') }} then 'small_sample'
