@@ -33,7 +33,7 @@ with units as (
         u.user_hash,
         -- exact decimals from here on: sums of doubles differ in the last bits with the order DuckDB
         -- adds them in, and a bound rounded to the fen would flip between runs of the same data
-        cast(u.gmv_attributed as decimal(18, 6)) as gmv_attributed
+        cast(u.gmv_attributed as decimal(38, 6)) as gmv_attributed
     from {{ ref('int_estimation_note_user_gmv') }} as u
     left join {{ ref('int_notes') }} as n on u.note_id = n.note_id
 ),
