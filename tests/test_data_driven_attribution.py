@@ -275,7 +275,8 @@ def run_sql(compiled, touches, conversions, last_delivery) -> duckdb.DuckDBPyCon
     con = duckdb.connect(str(path))
     con.execute("SET TimeZone = 'UTC'")
     con.execute("CREATE SCHEMA intermediate")
-    pd.DataFrame(
+    # registered by name: the SQL below reads them as tables
+    touchpoints = pd.DataFrame(
         [
             (e, u, f"n{b}", k, s, "taobao" if k == "click" else None, float(t), business_date(t))
             for u, b, t, e, k, s, _ in touches
@@ -291,10 +292,12 @@ def run_sql(compiled, touches, conversions, last_delivery) -> duckdb.DuckDBPyCon
             "event_date",
         ],
     )
-    pd.DataFrame(
+    callbacks = pd.DataFrame(
         [(f"c{i}", u, f"b{b}", c, float(t), d) for i, (u, b, c, t, d) in enumerate(conversions)],
         columns=["conversion_id", "user_hash", "brand_id", "conversion_type", "conversion_epoch", "conversion_date"],
     )
+    con.register("touchpoints", touchpoints)
+    con.register("callbacks", callbacks)
     con.execute(
         "CREATE TABLE intermediate.int_brand_touchpoints AS SELECT * REPLACE (event_date::DATE AS event_date), "
         "'b' || substr(note_id, 2) AS brand_id FROM touchpoints"
