@@ -114,43 +114,45 @@ def _query(source, sql: str) -> list[tuple]:
         return []
 
 
+def _read(source, table: str, columns, only_reprocessed: bool, condition: str, order_by: str) -> list[dict]:
+    """Rows of a completeness mart as dicts, of the dates the last dbt run rebuilt (or all)."""
+    where = [condition] if condition else []
+    if only_reprocessed:
+        where.append("report_date IN (SELECT report_date FROM intermediate.int_reprocessing_dates)")
+    sql = f"SELECT {', '.join(columns)} FROM marts.{table}"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    return [dict(zip(columns, r)) for r in _query(source, f"{sql} ORDER BY {order_by}")]
+
+
 def read_rows(source, only_reprocessed: bool = True) -> list[dict]:
     """mart_callback_completeness of the dates the last dbt run rebuilt (or all); `source` is a
     WarehouseReader or the DuckDB warehouse file."""
-    where = (
-        "WHERE report_date IN (SELECT report_date FROM intermediate.int_reprocessing_dates)" if only_reprocessed else ""
-    )
-    rows = _query(
-        source,
-        f"SELECT {', '.join(COLUMNS)} FROM marts.mart_callback_completeness {where} ORDER BY report_date, partner",
-    )
-    return [dict(zip(COLUMNS, r)) for r in rows]
+    return _read(source, "mart_callback_completeness", COLUMNS, only_reprocessed, "", "report_date, partner")
 
 
 def read_stage_rows(source, only_reprocessed: bool = True) -> list[dict]:
     """The stage tests (mart_callback_completeness_stages) other than store visits."""
-    where = (
-        "AND report_date IN (SELECT report_date FROM intermediate.int_reprocessing_dates)" if only_reprocessed else ""
-    )
-    rows = _query(
+    return _read(
         source,
-        f"SELECT {', '.join(STAGE_COLUMNS)} FROM marts.mart_callback_completeness_stages "
-        f"WHERE stage <> 'store_visit' {where} ORDER BY report_date, partner, stage_order",
+        "mart_callback_completeness_stages",
+        STAGE_COLUMNS,
+        only_reprocessed,
+        "stage <> 'store_visit'",
+        "report_date, partner, stage_order",
     )
-    return [dict(zip(STAGE_COLUMNS, r)) for r in rows]
 
 
 def read_brand_rows(source, only_reprocessed: bool = True) -> list[dict]:
     """The failing brand tests (mart_callback_completeness_brands) of the rebuilt days."""
-    where = (
-        "AND report_date IN (SELECT report_date FROM intermediate.int_reprocessing_dates)" if only_reprocessed else ""
-    )
-    rows = _query(
+    return _read(
         source,
-        f"SELECT {', '.join(BRAND_COLUMNS)} FROM marts.mart_callback_completeness_brands "
-        f"WHERE status = 'fail' {where} ORDER BY report_date, partner, brand_id",
+        "mart_callback_completeness_brands",
+        BRAND_COLUMNS,
+        only_reprocessed,
+        "status = 'fail'",
+        "report_date, partner, brand_id",
     )
-    return [dict(zip(BRAND_COLUMNS, r)) for r in rows]
 
 
 def _accept_day(partner: str, day) -> str:

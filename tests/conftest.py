@@ -88,3 +88,12 @@ def clean_built(clean_landing, tmp_path_factory):
     outcome = run(settings, START, START + dt.timedelta(days=DAYS - 1))
     assert outcome.exit_code == 0, [c.description for c in outcome.failed_checks] + outcome.step_failures
     return settings, outcome
+
+
+@pytest.fixture(scope="session")
+def compiled_project(tmp_path_factory):
+    """Every model's and test's SQL as dbt compiles it, once, for the simulation tests that run a
+    model's real SQL on simulated inputs (tests/compiled_sql.py)."""
+    from compiled_sql import compile_project
+
+    return compile_project(tmp_path_factory.mktemp("compiled"))

@@ -13,17 +13,13 @@ benchmarks/estimation_coverage.py.
 from __future__ import annotations
 
 import datetime as dt
-import os
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import numpy as np
 import pandas as pd
-
-from redcat.config import DBT_PROJECT_DIR
+from compiled_sql import compile_project
 
 START = dt.date(2000, 1, 3)  # a Monday
 PARTNERS = {"sim50": 0.5, "sim10": 0.1}
@@ -46,22 +42,8 @@ TYPICAL = Mix("typical", brands=40, log_rate=(np.log(1), np.log(250)))
 
 
 def compile_models(home: Path) -> str:
-    """int_estimation_cells as dbt compiles it for a warehouse file named warehouse.duckdb."""
-    home = home.resolve()
-    target = home / "target"
-    env = {**os.environ, "REDCAT_WAREHOUSE": str(home / "warehouse.duckdb"), "REDCAT_RAW_DIR": str(home / "raw")}
-    dbt = str(Path(sys.executable).parent / "dbt")
-    done = subprocess.run(
-        [dbt, "compile", "--select", "int_estimation_cells", "--target-path", str(target), "--quiet"],
-        cwd=DBT_PROJECT_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    return (
-        target / "compiled" / "redcat" / "models" / "intermediate" / "estimation" / "int_estimation_cells.sql"
-    ).read_text()
+    """int_estimation_cells as dbt compiles it (for the benchmark; the tests share conftest's compile)."""
+    return compile_project(home / "dbt").sql("int_estimation_cells")
 
 
 def simulate(seed: int, mix: Mix, partners: dict[str, float] = PARTNERS) -> pd.DataFrame:
@@ -218,22 +200,8 @@ NOTES_PER_BRAND = 10
 
 
 def compile_note_model(home: Path) -> str:
-    """int_estimation_note_cells as dbt compiles it for a warehouse file named warehouse.duckdb."""
-    home = home.resolve()
-    target = home / "target"
-    env = {**os.environ, "REDCAT_WAREHOUSE": str(home / "warehouse.duckdb"), "REDCAT_RAW_DIR": str(home / "raw")}
-    dbt = str(Path(sys.executable).parent / "dbt")
-    done = subprocess.run(
-        [dbt, "compile", "--select", "int_estimation_note_cells", "--target-path", str(target), "--quiet"],
-        cwd=DBT_PROJECT_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    return (
-        target / "compiled" / "redcat" / "models" / "intermediate" / "estimation" / "int_estimation_note_cells.sql"
-    ).read_text()
+    """int_estimation_note_cells as dbt compiles it (for the benchmark)."""
+    return compile_project(home / "dbt").sql("int_estimation_note_cells")
 
 
 def note_credits(sales: pd.DataFrame, seed: int) -> pd.DataFrame:

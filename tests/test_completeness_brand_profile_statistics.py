@@ -19,17 +19,12 @@ after 14:00 0.51 +- 0.018 at 1,700 callbacks a day).
 from __future__ import annotations
 
 import datetime as dt
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import duckdb
 import numpy as np
 import pandas as pd
 import pytest
-
-from redcat.config import DBT_PROJECT_DIR
+from compiled_sql import CompiledProject
 
 BRANDS = [
     (125, 0.0),
@@ -81,21 +76,9 @@ MODELS = ("int_completeness_brand_tests", "int_completeness_profile_tests")
 
 
 @pytest.fixture(scope="module")
-def compiled(tmp_path_factory):
+def compiled(compiled_project, tmp_path_factory):
     home = tmp_path_factory.mktemp("brand_profile_sim")
-    target = home / "target"
-    env = {**os.environ, "REDCAT_WAREHOUSE": str(home / "warehouse.duckdb"), "REDCAT_RAW_DIR": str(home / "raw")}
-    dbt = str(Path(sys.executable).parent / "dbt")
-    done = subprocess.run(
-        [dbt, "compile", "--select", *MODELS, "--target-path", str(target), "--quiet"],
-        cwd=DBT_PROJECT_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    folder = target / "compiled" / "redcat" / "models" / "intermediate" / "completeness"
-    return home / "warehouse.duckdb", {m: (folder / f"{m}.sql").read_text() for m in MODELS}
+    return CompiledProject.scratch(home), {m: compiled_project.sql(m) for m in MODELS}
 
 
 def _day(partner: int, d: int) -> dt.date:

@@ -24,8 +24,6 @@ docs/completeness.md).
 from __future__ import annotations
 
 import datetime as dt
-import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -33,10 +31,10 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+from compiled_sql import CompiledProject, compile_project
 from scipy.stats import beta, binom
 
 from redcat.completeness import dbt_vars
-from redcat.config import DBT_PROJECT_DIR
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_completeness_brand_profile_statistics import BRANDS, HOURS  # noqa: E402
@@ -59,26 +57,16 @@ EVENT_TYPES = [("search", 1), ("store_visit", 2), ("add_to_cart", 3), ("purchase
 
 
 def compile_models(home: Path) -> tuple[Path, dict[str, str]]:
-    """Every completeness model's SQL as dbt compiles it for a warehouse file warehouse.duckdb."""
-    target = home / "target"
-    env = {**os.environ, "REDCAT_WAREHOUSE": str(home / "warehouse.duckdb"), "REDCAT_RAW_DIR": str(home / "raw")}
-    dbt = str(Path(sys.executable).parent / "dbt")
-    done = subprocess.run(
-        [dbt, "compile", "--select", *MODELS, "--target-path", str(target), "--quiet"],
-        cwd=DBT_PROJECT_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    root = target / "compiled" / "redcat" / "models"
-    sql = {m: next(root.rglob(f"{m}.sql")).read_text() for m in MODELS}
-    return home / "warehouse.duckdb", sql
+    """Every completeness model's compiled SQL (benchmarks/completeness_joint.py compiles its own)
+    and a scratch warehouse to run it in."""
+    project = compile_project(home / "dbt")
+    return CompiledProject.scratch(home), {m: project.sql(m) for m in MODELS}
 
 
 @pytest.fixture(scope="module")
-def compiled(tmp_path_factory):
-    return compile_models(tmp_path_factory.mktemp("joint_sim"))
+def compiled(compiled_project, tmp_path_factory):
+    home = tmp_path_factory.mktemp("joint_sim")
+    return CompiledProject.scratch(home), {m: compiled_project.sql(m) for m in MODELS}
 
 
 def _day(p: int, d: int) -> dt.date:

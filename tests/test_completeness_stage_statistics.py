@@ -12,18 +12,13 @@ the power. SciPy's t distribution is the reference for the p-values.
 from __future__ import annotations
 
 import datetime as dt
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+from compiled_sql import CompiledProject
 from scipy.stats import t as student_t
-
-from redcat.config import DBT_PROJECT_DIR
 
 # rate per reference user and day-to-day cv, as measured on `redcat generate --scale 0.01`, 30 days
 STAGES = {"search": (2.4, 0.05), "add_to_cart": (0.27, 0.02), "purchase": (0.127, 0.04), "refund": (0.011, 0.02)}
@@ -32,23 +27,9 @@ MIN_DAYS = 10  # dbt_project.yml: completeness_baseline_min_days
 
 
 @pytest.fixture(scope="module")
-def compiled(tmp_path_factory):
+def compiled(compiled_project, tmp_path_factory):
     home = tmp_path_factory.mktemp("stage_sim")
-    target = home / "target"
-    env = {**os.environ, "REDCAT_WAREHOUSE": str(home / "warehouse.duckdb"), "REDCAT_RAW_DIR": str(home / "raw")}
-    dbt = str(Path(sys.executable).parent / "dbt")
-    done = subprocess.run(
-        [dbt, "compile", "--select", "int_completeness_stage_tests", "--target-path", str(target), "--quiet"],
-        cwd=DBT_PROJECT_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    sql = (
-        target / "compiled" / "redcat" / "models" / "intermediate" / "completeness" / "int_completeness_stage_tests.sql"
-    ).read_text()
-    return home / "warehouse.duckdb", sql
+    return CompiledProject.scratch(home), compiled_project.sql("int_completeness_stage_tests")
 
 
 def simulate(rng, partners: int, days: int, visitors: float, loss: dict | None = None) -> pd.DataFrame:

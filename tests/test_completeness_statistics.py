@@ -9,18 +9,14 @@ for the p-values and for the exact power curve.
 from __future__ import annotations
 
 import datetime as dt
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import duckdb
 import numpy as np
 import pytest
+from compiled_sql import CompiledProject
 from scipy.stats import binom
 
 from redcat.completeness import dbt_vars
-from redcat.config import DBT_PROJECT_DIR
 
 LANDING = 0.95
 PARTNERS = {"sim50": 0.5, "sim100": 1.0}  # simulated programmes at the two reference ratios
@@ -31,34 +27,11 @@ ALPHA, SHORTFALL, MIN_EXPECTED = (
 
 
 @pytest.fixture(scope="module")
-def compiled(tmp_path_factory):
-    """The two models' SQL as dbt compiles it for a warehouse file named warehouse.duckdb."""
+def compiled(compiled_project, tmp_path_factory):
+    """The two models' compiled SQL and a scratch warehouse to run it in."""
     home = tmp_path_factory.mktemp("sim")
-    target = home / "target"
-    env = {**os.environ, "REDCAT_WAREHOUSE": str(home / "warehouse.duckdb"), "REDCAT_RAW_DIR": str(home / "raw")}
-    dbt = str(Path(sys.executable).parent / "dbt")
-    done = subprocess.run(
-        [
-            dbt,
-            "compile",
-            "--select",
-            "int_log_factorials",
-            "int_completeness_tests",
-            "--target-path",
-            str(target),
-            "--quiet",
-        ],
-        cwd=DBT_PROJECT_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    sql = {
-        name: (target / "compiled" / "redcat" / "models" / "intermediate" / "completeness" / f"{name}.sql").read_text()
-        for name in ("int_log_factorials", "int_completeness_tests")
-    }
-    return home / "warehouse.duckdb", sql
+    sql = {name: compiled_project.sql(name) for name in ("int_log_factorials", "int_completeness_tests")}
+    return CompiledProject.scratch(home), sql
 
 
 def evaluate(compiled, clicked: np.ndarray, visited: np.ndarray, partners: list[str]) -> list[tuple]:

@@ -16,20 +16,15 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import os
-import subprocess
-import sys
 from collections import Counter, defaultdict
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+from compiled_sql import CompiledProject, compile_project
 from warehouse import connect
-
-from redcat.config import DBT_PROJECT_DIR
 
 TOLERANCE = 1e-9
 LOOKBACK_DAYS = 15  # dbt_project.yml vars
@@ -197,35 +192,11 @@ def split_credit(path_channels: list[str | None], weights: dict[str, float]) -> 
 
 @pytest.fixture(scope="module")
 def compiled(tmp_path_factory):
-    """The five models' SQL as dbt compiles it (first build) for a warehouse file named warehouse.duckdb."""
+    """The five models' SQL as dbt compiles it (first build), every synthetic user training the
+    chain (the sample is checked end to end on the warehouse), and a scratch warehouse."""
     home = tmp_path_factory.mktemp("data_driven")
-    target = home / "target"
-    env = {**os.environ, "REDCAT_WAREHOUSE": str(home / "warehouse.duckdb"), "REDCAT_RAW_DIR": str(home / "raw")}
-    dbt = str(Path(sys.executable).parent / "dbt")
-    # every synthetic user trains the chain (the sample is checked end to end on the warehouse)
-    done = subprocess.run(
-        [
-            dbt,
-            "compile",
-            "--select",
-            *MODELS,
-            "--target-path",
-            str(target),
-            "--quiet",
-            "--vars",
-            "{data_driven_user_sample: 1}",
-        ],
-        cwd=DBT_PROJECT_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    sql = {
-        m: (target / "compiled" / "redcat" / "models" / "intermediate" / "attribution" / f"{m}.sql").read_text()
-        for m in MODELS
-    }
-    return home / "warehouse.duckdb", sql
+    project = compile_project(home / "dbt", dbt_vars="{data_driven_user_sample: 1}")
+    return CompiledProject.scratch(home), {m: project.sql(m) for m in MODELS}
 
 
 def synthetic_world(seed: int, days: int = 60, users: int = 500, brands: int = 3):

@@ -18,8 +18,8 @@ MIN_COVERAGE, MAX_COVERAGE, FLOOR = 0.93, 0.97, 0.90
 
 
 @pytest.fixture(scope="module")
-def sql(tmp_path_factory):
-    return sim.compile_models(tmp_path_factory.mktemp("estimation"))
+def sql(compiled_project):
+    return compiled_project.sql("int_estimation_cells")
 
 
 @pytest.fixture(scope="module")
@@ -80,8 +80,8 @@ def test_at_full_sampling_the_interval_is_the_observed_value(sql, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def note_sql(tmp_path_factory):
-    return sim.compile_note_model(tmp_path_factory.mktemp("note_estimation"))
+def note_sql(compiled_project):
+    return compiled_project.sql("int_estimation_note_cells")
 
 
 @pytest.fixture(scope="module")

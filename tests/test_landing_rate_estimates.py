@@ -5,46 +5,21 @@ flags a seed whose landing rate is materially wrong (and only such a seed)."""
 from __future__ import annotations
 
 import datetime as dt
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import duckdb
 import numpy as np
 import pandas as pd
 import pytest
-
-from redcat.config import DBT_PROJECT_DIR
-
-DIR = Path("compiled") / "redcat" / "models" / "intermediate" / "completeness"
+from compiled_sql import CompiledProject
 
 
 @pytest.fixture(scope="module")
-def compiled(tmp_path_factory):
+def compiled(compiled_project, tmp_path_factory):
     home = tmp_path_factory.mktemp("landing")
-    env = {**os.environ, "REDCAT_WAREHOUSE": str(home / "warehouse.duckdb"), "REDCAT_RAW_DIR": str(home / "raw")}
-    done = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "dbt"),
-            "compile",
-            "--select",
-            "int_landing_rate_estimates",
-            "--target-path",
-            str(home / "target"),
-            "--quiet",
-        ],
-        cwd=DBT_PROJECT_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    target = home / "target" / DIR
     return (
-        home / "warehouse.duckdb",
-        (target / "int_landing_rate_estimates.sql").read_text(),
-        (target / "_completeness.yml" / "landing_rate_matches_policy.sql").read_text(),
+        CompiledProject.scratch(home),
+        compiled_project.sql("int_landing_rate_estimates"),
+        compiled_project.sql("landing_rate_matches_policy"),
     )
 
 

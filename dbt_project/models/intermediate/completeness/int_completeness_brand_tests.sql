@@ -204,42 +204,20 @@ t_statistic as (
     from transformed
 ),
 
-normal_equivalent as (
-    -- Wallace (1959): z = sqrt(df ln(1 + t^2 / df)) (8 df + 1) / (8 df + 3), sign of t
+normal_equivalents as (
+    -- Student's t referred to the normal through Wallace's z (macros/statistics.sql)
     select
         *,
-        sign(t_value) * sqrt(df * ln(1 + t_value * t_value / df)) * (8.0 * df + 1) / (8.0 * df + 3) as z_value
+        {{ t_normal_equivalent('t_value', 'df') }} as z_value
     from t_statistic
 ),
 
-erfc_terms as (
-    select
-        *,
-        abs(z_value) / sqrt(2.0) as u,
-        1.0 / (1.0 + 0.5 * abs(z_value) / sqrt(2.0)) as w
-    from normal_equivalent
-),
-
 p_values as (
-    -- Phi(z) = erfc(-z / sqrt 2) / 2; erfc by the Chebyshev fit of Numerical Recipes (erfcc)
+    -- P(T <= t) = Phi(z)
     select
         *,
-        case when z_value is not null then
-                case
-                    when z_value < 0 then tail else 1 - tail
-                end
-        end as p_value_below
-    from (
-        select
-            *,
-            w * exp(
-                -u * u - 1.26551223 + w * (1.00002368 + w * (0.37409196 + w * (0.09678418 + w * (
-                    -0.18628806
-                    + w * (0.27886807 + w * (-1.13520398 + w * (1.48851587 + w * (-0.82215223 + w * 0.17087277))))
-                ))))
-            ) / 2.0 as tail
-        from erfc_terms
-    ) as e
+        {{ normal_cdf('z_value') }} as p_value_below
+    from normal_equivalents
 ),
 
 judgeable as (
