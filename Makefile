@@ -28,8 +28,11 @@ $(STAMP): pyproject.toml constraints.txt
 demo: $(STAMP)
 	$(BIN)/redcat demo
 
+# Two workers (pytest-xdist), one test module at a time each; the longest modules start first
+# (tests/conftest.py), so the Spark comparison runs beside the rest. TEST_WORKERS=0 runs serially.
+TEST_WORKERS ?= 2
 test: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder
 
 # Python style (ruff check and format, pyproject.toml) and SQL style of the dbt models (sqlfluff,
 # dbt templater); make test checks the same (tests/test_lint.py).

@@ -32,7 +32,6 @@ from redcat.warehouse_reader import dbt_target, open_reader
 
 COMPLETENESS_CHECK = "callback_completeness"
 PARTNERS_SOURCE = "partners"  # dbt source of every partner's tables (models/staging/_sources.yml)
-DBT_TARGET_PATHS = {"duckdb": "dagster", "spark": "dagster-spark"}  # under dbt_project/target/
 LAYER_GROUPS = {"staging": "staging", "intermediate": "intermediate", "marts": "marts", "bi": "bi"}
 
 # The venv's dbt, wherever redcat runs from (its bin/ need not be on PATH).
@@ -140,13 +139,13 @@ def redcat_dbt(context: dg.AssetExecutionContext) -> Iterator:
     # and the window are set for that start only, so a long-lived Dagster process carries neither
     # one run's paths nor one partition's window into the next.
     with environment({**settings.export_env(), "REDCAT_WINDOW_START": start, "REDCAT_WINDOW_END": end}):
-        # One fixed target directory instead of a new one per run (it keeps the partial-parse state).
-        # Spark's artifacts apart from DuckDB's (a target change would also defeat partial parsing).
+        # One target directory per warehouse and target instead of a new one per run: it keeps the
+        # partial-parse state, and Spark's artifacts apart from DuckDB's.
         invocation = dbt.cli(
             ["build", "--exclude-resource-type", "unit_test", "--target", target],
             context=context,
             raise_on_error=False,
-            target_path=Path("target") / DBT_TARGET_PATHS[target],
+            target_path=settings.dbt_target_dir(target),
         )
     # The warehouse is dbt's until it exits (DuckDB has one writer, Spark's Derby metastore one
     # process): model outputs (to add row counts and column types) and the completeness check (to

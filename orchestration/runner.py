@@ -203,7 +203,7 @@ def _execute(
                 ev.check_name,
                 ev.passed,
                 ev.severity.value,
-                ev.description or _describe_dbt_test(ev, log_path),
+                ev.description or _describe_dbt_test(ev, log_path, settings.warehouse.parent / "dbt"),
                 {k: getattr(v, "value", v) for k, v in ev.metadata.items()},
                 partition=ev.partition,
             )
@@ -259,7 +259,7 @@ def _append_event_log(log, instance: dg.DagsterInstance, run_id: str) -> None:
         log.write(f"{when} {what}{step}: {entry.user_message}\n")
 
 
-def _describe_dbt_test(ev, log_path) -> str:
+def _describe_dbt_test(ev, log_path, artifacts) -> str:
     """dbt tests come without a description: say how many rows failed and where to look."""
     if ev.passed:
         return ""
@@ -267,7 +267,7 @@ def _describe_dbt_test(ev, log_path) -> str:
     count = f"{failed.value:,} failing rows" if failed is not None else "failed"
     return (
         f"dbt test {ev.check_name} on {ev.asset_key.to_user_string()}: {count}. The test's SQL and the rows are in "
-        f"the run log ({log_path}) and dbt_project/target/dagster/; fix the data or the model, then re-run."
+        f"the run log ({log_path}) and dbt's artifacts ({artifacts}/<target>/); fix the data or the model, then re-run."
     )
 
 

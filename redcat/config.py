@@ -59,6 +59,13 @@ class Settings:
         """One log file per run (`<run id>.log`, and `latest` pointing at the newest)."""
         return self.warehouse.parent / "logs"
 
+    def dbt_target_dir(self, target: str) -> Path:
+        """dbt's artifacts and log for this warehouse and dbt target (`<warehouse dir>/dbt/<target>`):
+        one folder per warehouse, so two warehouses run from one checkout never share manifests or
+        run results, and dbt's partial parsing (which a change of warehouse path invalidates) holds
+        from one run of a warehouse to the next."""
+        return self.warehouse.parent / "dbt" / target
+
     def with_(self, **changes: Path) -> Settings:
         return replace(self, **{k: normalise(v) if k == "raw_dir" else Path(v).resolve() for k, v in changes.items()})
 

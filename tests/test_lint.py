@@ -15,7 +15,13 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_sqlfluff_finds_nothing_in_the_models(tmp_path):
     sqlfluff = str(Path(sys.executable).parent / "sqlfluff")
     # the dbt templater opens a connection: a scratch warehouse, not the user's
-    env = {**os.environ, "REDCAT_WAREHOUSE": str(tmp_path / "lint.duckdb"), "REDCAT_RAW_DIR": str(tmp_path / "raw")}
+    # and its own target folder (runs of other tests read dbt_project/target)
+    env = {
+        **os.environ,
+        "REDCAT_WAREHOUSE": str(tmp_path / "lint.duckdb"),
+        "REDCAT_RAW_DIR": str(tmp_path / "raw"),
+        "DBT_TARGET_PATH": str(tmp_path / "target"),
+    }
     done = subprocess.run(
         [sqlfluff, "lint", "dbt_project/models", "--format", "github-annotation-native", "--disable-progress-bar"],
         cwd=ROOT,
