@@ -14,6 +14,11 @@
 sign({{ t }}) * sqrt({{ df }} * ln(1 + {{ t }} * {{ t }} / {{ df }})) * (8.0 * {{ df }} + 1) / (8.0 * {{ df }} + 3)
 {%- endmacro %}
 
+{#- P(T <= t) for Student's t with df degrees of freedom: Phi of Wallace's normal equivalent -#}
+{% macro student_t_cdf(t, df) -%}
+{{ normal_cdf('(' ~ t_normal_equivalent(t, df) ~ ')') }}
+{%- endmacro %}
+
 {#- Phi(z) = P(Z <= z) for a standard normal Z, as erfc(-z / sqrt 2) / 2, with erfc by the
     Chebyshev fit of Numerical Recipes (erfcc, relative error below 1.2e-7 everywhere). -#}
 {% macro normal_cdf(z) -%}

@@ -204,20 +204,12 @@ t_statistic as (
     from transformed
 ),
 
-normal_equivalents as (
-    -- Student's t referred to the normal through Wallace's z (macros/statistics.sql)
-    select
-        *,
-        {{ t_normal_equivalent('t_value', 'df') }} as z_value
-    from t_statistic
-),
-
 p_values as (
-    -- P(T <= t) = Phi(z)
+    -- P(T <= t) under Student's t with df degrees of freedom (macros/statistics.sql)
     select
         *,
-        {{ normal_cdf('z_value') }} as p_value_below
-    from normal_equivalents
+        {{ student_t_cdf('t_value', 'df') }} as p_value_below
+    from t_statistic
 ),
 
 judgeable as (
