@@ -140,60 +140,84 @@ targets as (
     from spine
 ),
 
-brand_pool as (
+-- a pool per level: the brand's own sampled buyers, and its category's (of every brand in it)
+level_periods as (
+    select
+        'brand' as pool_level,
+        brand_id as pool_key,
+        period_grain,
+        period_start,
+        attribution_model,
+        n,
+        s1,
+        s2,
+        a1,
+        a2
+    from pool_periods
+    union all
+    select
+        'category' as pool_level,
+        category as pool_key,
+        period_grain,
+        period_start,
+        attribution_model,
+        n,
+        s1,
+        s2,
+        a1,
+        a2
+    from pool_periods
+    where category is not null
+),
+
+level_targets as (
+    select distinct
+        period_grain,
+        period_start,
+        'brand' as pool_level,
+        brand_id as pool_key,
+        attribution_model
+    from targets
+    union
+    select distinct
+        period_grain,
+        period_start,
+        'category' as pool_level,
+        category as pool_key,
+        attribution_model
+    from targets
+    where category is not null
+),
+
+-- over the trailing estimation_pool_days of the period's grain
+level_pools as (
     select
         t.period_grain,
         t.period_start,
-        t.brand_id,
+        t.pool_level,
+        t.pool_key,
         t.attribution_model,
         sum(q.n) as n,
         sum(q.s1) as s1,
         sum(q.s2) as s2,
         sum(q.a1) as a1,
         sum(q.a2) as a2
-    from targets as t
-    inner join pool_periods as q
-        on t.period_grain = q.period_grain and t.brand_id = q.brand_id and t.attribution_model = q.attribution_model
+    from level_targets as t
+    inner join level_periods as q
+        on t.pool_level = q.pool_level and t.pool_key = q.pool_key and t.period_grain = q.period_grain
+            and t.attribution_model = q.attribution_model
             and t.period_start >= q.period_start
             and q.period_start >= case t.period_grain
                 {%- for grain in grains %}
                     when '{{ grain }}' then {{ add_days('t.period_start', -pool_days[grain]) }}
                 {%- endfor %}
             end
-    group by t.period_grain, t.period_start, t.brand_id, t.attribution_model
+    group by t.period_grain, t.period_start, t.pool_level, t.pool_key, t.attribution_model
 ),
 
-category_pool as (
-    select
-        t.period_grain,
-        t.period_start,
-        t.category,
-        t.attribution_model,
-        sum(q.n) as n,
-        sum(q.s1) as s1,
-        sum(q.s2) as s2,
-        sum(q.a1) as a1,
-        sum(q.a2) as a2
-    from (
-        select distinct
-            period_grain,
-            period_start,
-            category,
-            attribution_model
-        from targets
-    ) as t
-    inner join pool_periods as q
-        on t.period_grain = q.period_grain and t.category = q.category and t.attribution_model = q.attribution_model
-            and t.period_start >= q.period_start
-            and q.period_start >= case t.period_grain
-                {%- for grain in grains %}
-                    when '{{ grain }}' then {{ add_days('t.period_start', -pool_days[grain]) }}
-                {%- endfor %}
-            end
-    group by t.period_grain, t.period_start, t.category, t.attribution_model
-),
-
-pools as (
+-- the brand's pool when it has estimation_pool_min_buyers buyers (or at least 2 and no fewer than
+-- its category), else the category's when it has 2
+pool_sources as (
     select
         t.period_grain,
         t.period_start,
@@ -204,37 +228,34 @@ pools as (
             when c.n >= 2 then 'category'
         end as pool_source,
         case
-            when b.n >= {{ var('estimation_pool_min_buyers') }} or (b.n >= 2 and coalesce(c.n, 0) <= b.n)
-                then cast(b.n as double)
-            when c.n >= 2 then cast(c.n as double)
-        end as n,
-        case
-            when b.n >= {{ var('estimation_pool_min_buyers') }} or (b.n >= 2 and coalesce(c.n, 0) <= b.n)
-                then b.s1
-            when c.n >= 2 then c.s1
-        end as s1,
-        case
-            when b.n >= {{ var('estimation_pool_min_buyers') }} or (b.n >= 2 and coalesce(c.n, 0) <= b.n)
-                then b.s2
-            when c.n >= 2 then c.s2
-        end as s2,
-        case
-            when b.n >= {{ var('estimation_pool_min_buyers') }} or (b.n >= 2 and coalesce(c.n, 0) <= b.n)
-                then b.a1
-            when c.n >= 2 then c.a1
-        end as a1,
-        case
-            when b.n >= {{ var('estimation_pool_min_buyers') }} or (b.n >= 2 and coalesce(c.n, 0) <= b.n)
-                then b.a2
-            when c.n >= 2 then c.a2
-        end as a2
+            when b.n >= {{ var('estimation_pool_min_buyers') }} or (b.n >= 2 and coalesce(c.n, 0) <= b.n) then t.brand_id
+            when c.n >= 2 then t.category
+        end as pool_key
     from targets as t
-    left join brand_pool as b
-        on t.period_grain = b.period_grain and t.period_start = b.period_start and t.brand_id = b.brand_id
-            and t.attribution_model = b.attribution_model
-    left join category_pool as c
-        on t.period_grain = c.period_grain and t.period_start = c.period_start and t.category = c.category
-            and t.attribution_model = c.attribution_model
+    left join level_pools as b
+        on b.pool_level = 'brand' and t.brand_id = b.pool_key and t.period_grain = b.period_grain
+            and t.period_start = b.period_start and t.attribution_model = b.attribution_model
+    left join level_pools as c
+        on c.pool_level = 'category' and t.category = c.pool_key and t.period_grain = c.period_grain
+            and t.period_start = c.period_start and t.attribution_model = c.attribution_model
+),
+
+pools as (
+    select
+        s.period_grain,
+        s.period_start,
+        s.brand_id,
+        s.attribution_model,
+        s.pool_source,
+        cast(q.n as double) as n,
+        q.s1,
+        q.s2,
+        q.a1,
+        q.a2
+    from pool_sources as s
+    inner join level_pools as q
+        on s.pool_source = q.pool_level and s.pool_key = q.pool_key and s.period_grain = q.period_grain
+            and s.period_start = q.period_start and s.attribution_model = q.attribution_model
 ),
 
 pool_moments as (

@@ -152,72 +152,102 @@ targets as (
     from blocks
 ),
 
-brand_pool as (
+-- a pool per level: the brand's own sampled buyer-note-days, and its category's (of every brand in it)
+level_days as (
+    select
+        'brand' as pool_level,
+        brand_id as pool_key,
+        conversion_date,
+        attribution_model,
+        n,
+        a1,
+        a2
+    from pool_days
+    union all
+    select
+        'category' as pool_level,
+        category as pool_key,
+        conversion_date,
+        attribution_model,
+        n,
+        a1,
+        a2
+    from pool_days
+    where category is not null
+),
+
+level_targets as (
+    select distinct
+        conversion_date,
+        'brand' as pool_level,
+        brand_id as pool_key,
+        attribution_model
+    from targets
+    union
+    select distinct
+        conversion_date,
+        'category' as pool_level,
+        category as pool_key,
+        attribution_model
+    from targets
+    where category is not null
+),
+
+-- over the trailing estimation_pool_days (day)
+level_pools as (
+    select
+        t.conversion_date,
+        t.pool_level,
+        t.pool_key,
+        t.attribution_model,
+        sum(q.n) as n,
+        sum(q.a1) as a1,
+        sum(q.a2) as a2
+    from level_targets as t
+    inner join level_days as q
+        on t.pool_level = q.pool_level and t.pool_key = q.pool_key and t.attribution_model = q.attribution_model
+            and t.conversion_date >= q.conversion_date
+            and q.conversion_date >= {{ add_days('t.conversion_date', -pool_days) }}
+    group by t.conversion_date, t.pool_level, t.pool_key, t.attribution_model
+),
+
+-- the rule of int_estimation_cells: the brand's pool when it has estimation_pool_min_buyers (or at
+-- least 2 and no fewer than its category), else the category's when it has 2
+pool_sources as (
     select
         t.conversion_date,
         t.brand_id,
         t.attribution_model,
-        sum(q.n) as n,
-        sum(q.a1) as a1,
-        sum(q.a2) as a2
+        case
+            when b.n >= {{ min_pool }} or (b.n >= 2 and coalesce(c.n, 0) <= b.n) then 'brand'
+            when c.n >= 2 then 'category'
+        end as pool_source,
+        case
+            when b.n >= {{ min_pool }} or (b.n >= 2 and coalesce(c.n, 0) <= b.n) then t.brand_id
+            when c.n >= 2 then t.category
+        end as pool_key
     from targets as t
-    inner join pool_days as q
-        on t.brand_id = q.brand_id and t.attribution_model = q.attribution_model
-            and t.conversion_date >= q.conversion_date
-            and q.conversion_date >= {{ add_days('t.conversion_date', -pool_days) }}
-    group by t.conversion_date, t.brand_id, t.attribution_model
-),
-
-category_pool as (
-    select
-        t.conversion_date,
-        t.category,
-        t.attribution_model,
-        sum(q.n) as n,
-        sum(q.a1) as a1,
-        sum(q.a2) as a2
-    from (
-        select distinct
-            conversion_date,
-            category,
-            attribution_model
-        from targets
-    ) as t
-    inner join pool_days as q
-        on t.category = q.category and t.attribution_model = q.attribution_model
-            and t.conversion_date >= q.conversion_date
-            and q.conversion_date >= {{ add_days('t.conversion_date', -pool_days) }}
-    group by t.conversion_date, t.category, t.attribution_model
+    left join level_pools as b
+        on b.pool_level = 'brand' and t.brand_id = b.pool_key and t.conversion_date = b.conversion_date
+            and t.attribution_model = b.attribution_model
+    left join level_pools as c
+        on c.pool_level = 'category' and t.category = c.pool_key and t.conversion_date = c.conversion_date
+            and t.attribution_model = c.attribution_model
 ),
 
 pools as (
     select
-        t.conversion_date,
-        t.brand_id,
-        t.attribution_model,
-        case
-            when b.n >= {{ min_pool }} or (b.n >= 2 and coalesce(c.n, 0) <= b.n) then cast(b.n as double)
-            when c.n >= 2 then cast(c.n as double)
-        end as n,
-        case
-            when b.n >= {{ min_pool }} or (b.n >= 2 and coalesce(c.n, 0) <= b.n) then cast(b.a1 as double)
-            when c.n >= 2 then cast(c.a1 as double)
-        end as a1,
-        case
-            when b.n >= {{ min_pool }} or (b.n >= 2 and coalesce(c.n, 0) <= b.n) then cast(b.a2 as double)
-            when c.n >= 2 then cast(c.a2 as double)
-        end as a2,
-        case
-            when b.n >= {{ min_pool }} or (b.n >= 2 and coalesce(c.n, 0) <= b.n) then 'brand'
-            when c.n >= 2 then 'category'
-        end as pool_source
-    from targets as t
-    left join brand_pool as b
-        on t.conversion_date = b.conversion_date and t.brand_id = b.brand_id
-            and t.attribution_model = b.attribution_model
-    left join category_pool as c
-        on t.conversion_date = c.conversion_date and t.category = c.category
-            and t.attribution_model = c.attribution_model
+        s.conversion_date,
+        s.brand_id,
+        s.attribution_model,
+        s.pool_source,
+        cast(q.n as double) as n,
+        cast(q.a1 as double) as a1,
+        cast(q.a2 as double) as a2
+    from pool_sources as s
+    inner join level_pools as q
+        on s.pool_source = q.pool_level and s.pool_key = q.pool_key and s.conversion_date = q.conversion_date
+            and s.attribution_model = q.attribution_model
 ),
 
 pool_moments as (
