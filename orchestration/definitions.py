@@ -8,16 +8,15 @@ from orchestration.compaction import COMPACTION, warehouse_compaction
 from orchestration.dbt import dbt_resource, redcat_dbt
 from orchestration.ingestion import ingestion_assets
 from orchestration.resources import WarehouseResource, progress_resource
-from orchestration.serving import PUBLICATION, publication
+from orchestration.serving import publication
 from redcat.warehouse_reader import dbt_target
 
-# Everything, for one or more delivery dates: ingestion, dbt models and checks. On Spark
-# (REDCAT_DBT_TARGET=spark) without the DuckDB publication and compaction: BI reads Spark's
-# marts and bi tables, and there is no DuckDB warehouse file to compact.
+# Everything, for one or more delivery dates: ingestion, dbt models and checks, publication. On
+# Spark (REDCAT_DBT_TARGET=spark) without the compaction: there is no DuckDB warehouse of models.
 daily_job = dg.define_asset_job(
     "redcat_daily",
     selection=dg.AssetSelection.all()
-    - (dg.AssetSelection.assets(PUBLICATION, COMPACTION) if dbt_target() == "spark" else dg.AssetSelection.assets()),
+    - (dg.AssetSelection.assets(COMPACTION) if dbt_target() == "spark" else dg.AssetSelection.assets()),
     description="Ingest the delivery dates, rebuild what they touch, run every check.",
 )
 

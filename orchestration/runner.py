@@ -71,7 +71,7 @@ def run(
     start..end in this process. Dagster's console log is quiet by default (`log_level`); the
     outcome carries every check result for the summary, the log file everything else.
     `selection="ingestion"` runs the ingestion assets only. `target` is the dbt target (duckdb or
-    spark, default REDCAT_DBT_TARGET): on Spark the same job runs, without the DuckDB publication.
+    spark, default REDCAT_DBT_TARGET): on Spark the same job runs, publication included, without the compaction.
 
     A warehouse held by another process is waited for (REDCAT_LOCK_TIMEOUT_SECONDS), then
     WarehouseBusy is raised before any step runs. When later delivery dates are already built,
@@ -151,13 +151,10 @@ def _execute(
         run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
         keys = [k for a in ingestion_assets for k in a.keys] if selection == "ingestion" else None
         if keys is None and os.environ.get("REDCAT_DBT_TARGET") == "spark":
-            # no DuckDB publication on Spark, and no DuckDB warehouse file to compact
+            # no DuckDB warehouse file of models to compact on Spark
             from orchestration.compaction import COMPACTION
-            from orchestration.serving import PUBLICATION
 
-            keys = [
-                k for k in job.asset_layer.asset_graph.materializable_asset_keys if k not in (PUBLICATION, COMPACTION)
-            ]
+            keys = [k for k in job.asset_layer.asset_graph.materializable_asset_keys if k != COMPACTION]
         log_path = _open_log(settings, run_id)
         with open(log_path, "a", buffering=1) as log:
             log.write(f"redcat run {start}..{end}, run {run_id}, Dagster instance {settings.dagster_home}\n")

@@ -1,6 +1,6 @@
 """Publication for BI: after the marts, export what the run rebuilt and swap in a new serving
-file (redcat/serving.py). If a blocking check failed upstream, this step does not run and BI
-keeps the last good publication."""
+file (redcat/serving.py; on Spark from Spark's tables, redcat/spark_publication.py). If a blocking
+check failed upstream, this step does not run and BI keeps the last good publication."""
 
 import warnings
 from collections.abc import Iterator
@@ -10,7 +10,8 @@ import duckdb
 
 from orchestration.partitions import daily_partitions
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
-from redcat.serving import TABLES, WHOLE_DBT_TABLES, publish
+from redcat.serving import TABLES, WHOLE_DBT_TABLES, Publication, publish
+from redcat.spark_publication import publish_from_spark
 from redcat.warehouse_reader import dbt_target
 
 PUBLICATION = dg.AssetKey(["serving", "publication"])
@@ -25,54 +26,56 @@ warnings.filterwarnings("ignore", category=dg.BetaWarning, message=".*backfill_p
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     pool=WAREHOUSE_POOL,
-    kinds={"duckdb", "parquet"},
+    kinds={"duckdb", "parquet", "spark"} if dbt_target() == "spark" else {"duckdb", "parquet"},
     owners=["team:data-engineering"],
     description="The marts and bi views as one Parquet folder per publication (data/export/<schema>/<table> is the "
     "current one) and a self-contained DuckDB serving file (data/serving.duckdb) that BI tools read: "
-    "published atomically after every successful run (docs/bi.md).",
+    "published atomically after every successful run, from the DuckDB warehouse or from Spark's tables (docs/bi.md).",
     check_specs=[
         dg.AssetCheckSpec(
             "serving_matches_marts",
             asset=PUBLICATION,
             blocking=True,
-            description="Every exported date has exactly the warehouse's rows in the serving file.",
+            description="Every exported date has exactly the warehouse's (on Spark: Spark's) rows in the serving file.",
         )
     ],
 )
 def publication(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> Iterator:
-    if dbt_target() == "spark":
-        raise dg.Failure(
-            description="REDCAT_DBT_TARGET=spark: the marts are Spark tables, and the publication exports "
-            "the DuckDB warehouse. On Spark BI reads the marts and bi tables of the Spark warehouse "
-            "(docs/spark.md); `redcat run --target spark` does not run this step."
-        )
     settings = warehouse.settings()
-    pub = publish(settings, run_id=context.run.run_id)
+    expected = None  # on Spark: Spark's row counts of the exported dates
+    if dbt_target() == "spark":
+        spark_pub = publish_from_spark(settings, run_id=context.run.run_id)
+        pub, expected = spark_pub.publication, spark_pub.spark_rows
+    else:
+        pub = publish(settings, run_id=context.run.run_id)
     yield dg.MaterializeResult(
         metadata={
             "publication": pub.id,
             "serving_file": dg.MetadataValue.path(pub.serving),
             "dates_exported": len(pub.dates_exported),
             "rows": dg.MetadataValue.json(pub.rows),
+            "source": "spark" if expected is not None else "duckdb",
         }
     )
-    yield _compare(settings, pub)
+    yield _compare(settings, pub, expected)
 
 
-def _compare(settings, pub) -> dg.AssetCheckResult:
-    """Rows of the exported dates in the serving file against the warehouse, table by table."""
+def _compare(settings, pub: Publication, expected: dict[str, int] | None = None) -> dg.AssetCheckResult:
+    """Rows of the exported dates in the serving file against the warehouse (or Spark's counts), table by table."""
     mismatches = []
-    wh = duckdb.connect(str(settings.warehouse), read_only=True)
+    source = "Spark" if expected is not None else "warehouse"
+    wh = None if expected is not None else duckdb.connect(str(settings.warehouse), read_only=True)
     sv = duckdb.connect(str(settings.serving), read_only=True)
     try:
         for (schema, table), date_col in TABLES.items():
             q = f"SELECT count(*) FROM {schema}.{table} WHERE {date_col} IN (SELECT unnest(?::DATE[]))"
-            a = wh.execute(q, [pub.dates_exported]).fetchone()[0]
+            a = expected[f"{schema}.{table}"] if wh is None else wh.execute(q, [pub.dates_exported]).fetchone()[0]
             b = sv.execute(q, [pub.dates_exported]).fetchone()[0]
             if a != b:
-                mismatches.append(f"{schema}.{table}: warehouse {a:,} rows, serving {b:,}")
+                mismatches.append(f"{schema}.{table}: {source} {a:,} rows, serving {b:,}")
     finally:
-        wh.close()
+        if wh is not None:
+            wh.close()
         sv.close()
     return dg.AssetCheckResult(
         asset_key=PUBLICATION,
@@ -80,5 +83,5 @@ def _compare(settings, pub) -> dg.AssetCheckResult:
         passed=not mismatches,
         description="; ".join(mismatches) + ". Re-run the partition to publish again."
         if mismatches
-        else f"{len(TABLES)} tables, {len(pub.dates_exported)} dates: the serving file holds the warehouse's rows",
+        else f"{len(TABLES)} tables, {len(pub.dates_exported)} dates: the serving file holds the {source}'s rows",
     )

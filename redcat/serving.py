@@ -135,10 +135,16 @@ def _link(src: Path, dst: Path) -> None:
 
 
 def publish(
-    settings: Settings, run_id: str | None = None, all_dates: bool = False, now: dt.datetime | None = None
+    settings: Settings,
+    run_id: str | None = None,
+    all_dates: bool = False,
+    now: dt.datetime | None = None,
+    source: Path | None = None,
 ) -> Publication:
     """Export what the last run rebuilt and swap in a new serving file. `all_dates` exports every
-    date (the first publication, and the first after a layout change, do this by themselves)."""
+    date (the first publication, and the first after a layout change, do this by themselves).
+    `source` is a DuckDB file holding the published relations in place of the warehouse (on Spark:
+    redcat/spark_publication.py)."""
     export = settings.export_dir
     export.mkdir(parents=True, exist_ok=True)
     now = now or dt.datetime.now(dt.UTC)
@@ -159,7 +165,7 @@ def publish(
     building = export / "publications" / f".building-{pub.id}"
     building.mkdir(parents=True)
     replaced: dict[str, list[str]] = {}  # "schema.table" -> dates whose rows this publication replaces
-    con = connect(settings.warehouse, read_only=True)
+    con = connect(source or settings.warehouse, read_only=True)
     try:
         if all_dates or previous is None:
             dates = [

@@ -60,19 +60,20 @@ def print_run_summary(settings: Settings, outcome: RunOutcome, console: Console,
         if target == "spark":
             console.print(
                 f"On Spark: the marts and bi tables are in {settings.spark_dir / 'warehouse'} "
-                f"(metastore {settings.spark_dir / 'metastore_db'}); BI reads them there."
+                f"(metastore {settings.spark_dir / 'metastore_db'})."
             )
-        elif pub and pub.get("run_id") == outcome.run_id:
+        if pub and pub.get("run_id") == outcome.run_id:
             console.print(
                 f"Published for BI: {settings.serving} and Parquet under {settings.export_dir} "
-                f"(publication {pub['id']}, {len(pub['dates_exported'])} report dates)."
+                f"(publication {pub['id']}, {len(pub['dates_exported'])} report dates"
+                + (", from Spark's tables)." if target == "spark" else ").")
             )
     else:
-        console.print(
-            "On Spark the business marts keep their last good rows (dbt skips them when a blocking check fails)."
-            if target == "spark"
-            else f"BI keeps the last good publication ({settings.serving})."
-        )
+        if target == "spark":
+            console.print(
+                "On Spark the business marts keep their last good rows (dbt skips them when a blocking check fails)."
+            )
+        console.print(f"BI keeps the last good publication ({settings.serving}).")
         console.print(
             f"[red]FAILED[/red]: {len(outcome.failed_checks)} blocking check(s) failed"
             + (f", {len(outcome.step_failures)} step(s) failed" if outcome.step_failures else "")

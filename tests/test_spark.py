@@ -197,10 +197,29 @@ def pipelines(tmp_path_factory):
     for engine in ENGINES:
         settings = settings_for(landing, root / engine)
         first = run(settings, START, RERUN, target=engine)
+        # run 1's publication for BI, before run 2 (which blocks and so publishes nothing)
+        run1_serving = root / f"serving-{engine}-run1.duckdb"
+        if settings.serving.exists():
+            shutil.copyfile(settings.serving, run1_serving)
         second = _cli_run(settings, engine, RERUN, LOSSY)
         if engine == "duckdb":  # what run 2 rebuilt (the Spark tables equal these)
             out["rebuilt_from"] = _first_reattributed(settings)
-        out[engine] = {"settings": settings, "run": first, "cli": second, "evaluation": _last_evaluation(settings)}
+        out[engine] = {
+            "settings": settings,
+            "run": first,
+            "cli": second,
+            "evaluation": _last_evaluation(settings),
+            "run1_serving": run1_serving,
+        }
+    # an incremental publication of what run 2 rebuilt, as an operator publishes after accepting
+    # the lossy day: only run 2's report dates are exported, the rest linked from run 1's
+    from redcat.serving import publish
+    from redcat.spark_publication import publish_from_spark
+
+    out["publications"] = {
+        "duckdb": publish(out["duckdb"]["settings"], run_id="by-hand"),
+        "spark": publish_from_spark(out["spark"]["settings"], run_id="by-hand"),
+    }
     spark_settings = out["spark"]["settings"]
     env = {**os.environ, **spark_settings.export_env(), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     env.pop("REDCAT_DBT_TARGET", None)
@@ -275,19 +294,23 @@ def test_both_engines_ran_through_dagster_with_the_same_outcomes(pipelines):
         assert "gmv_estimated" in outcome.column_schemas["marts/mart_brand_daily"]
     d, s = (pipelines[e]["run"] for e in ENGINES)
 
-    def dbt_checks(outcome):  # the DuckDB publication's own check has no Spark counterpart
-        return {(c.asset, c.name): c.passed for c in outcome.checks if not c.asset.startswith("serving/")}
+    def checks(outcome):
+        return {(c.asset, c.name): c.passed for c in outcome.checks}
 
-    assert dbt_checks(d) == dbt_checks(s)
-    assert len(dbt_checks(s)) > 50
+    assert checks(d) == checks(s)
+    assert len(checks(s)) > 50
+    # both published for BI, and the serving file held the engine's rows
+    for outcome in (d, s):
+        assert checks(outcome)[("serving/publication", "serving_matches_marts")] is True, outcome.checks
     assert {(c.partition, c.passed) for c in d.partition_checks} == {
         (c.partition, c.passed) for c in s.partition_checks
     }
     tables = {k for k in d.row_counts if k.startswith(("marts/", "intermediate/"))}
     assert {k: d.row_counts[k] for k in tables} == {k: s.row_counts.get(k) for k in tables}
-    # Spark ran without the DuckDB publication and compaction; DuckDB ran both
-    assert not any("publication" in k or "compaction" in k for k in s.step_seconds), s.step_seconds
-    assert any("publication" in k for k in d.step_seconds) and any("compaction" in k for k in d.step_seconds)
+    # both published; Spark has no DuckDB warehouse of models to compact
+    assert all(any("publication" in k for k in o.step_seconds) for o in (d, s)), (d.step_seconds, s.step_seconds)
+    assert not any("compaction" in k for k in s.step_seconds), s.step_seconds
+    assert any("compaction" in k for k in d.step_seconds), d.step_seconds
 
 
 def test_the_completeness_check_blocks_the_lossy_day_on_spark_as_on_duckdb(pipelines):
@@ -410,3 +433,121 @@ def test_the_readers_session_uses_the_metastore_and_tables_of_dbts_profile(tmp_p
     assert config["spark.master"] == "local[1]" and config["spark.sql.session.timeZone"] == "UTC"
     default = spark_session_config({})["spark.sql.warehouse.dir"]  # dbt's default, relative to dbt_project/
     assert default == str(DBT_PROJECT_DIR.parent / "data" / "spark" / "warehouse")
+
+
+# columns that say which publication or run wrote a row, not what the engine computed
+PER_RUN_COLUMNS = {"bi.completeness_history": {"run_id", "evaluated_at"}}
+
+
+def _serving_tables(con) -> dict[str, list[tuple[str, str]]]:
+    """Every published table of a serving file with its columns and types, in order."""
+    rows = con.execute(
+        "SELECT table_schema || '.' || table_name, column_name, data_type FROM information_schema.columns "
+        "WHERE table_schema IN ('marts', 'bi') ORDER BY 1, ordinal_position"
+    ).fetchall()
+    tables: dict[str, list[tuple[str, str]]] = {}
+    for table, column, kind in rows:
+        tables.setdefault(table, []).append((column, kind))
+    return tables
+
+
+def _assert_same_serving_files(duck_file: Path, spark_file: Path) -> None:
+    """The same tables, columns in the same order with the same types, and the same rows (doubles
+    within REL_TOL) in the serving files the two engines published."""
+    d, s = (duckdb.connect(str(f), read_only=True) for f in (duck_file, spark_file))
+    try:
+        d_tables, s_tables = _serving_tables(d), _serving_tables(s)
+        assert d_tables == s_tables, {
+            t: (d_tables.get(t), s_tables.get(t))
+            for t in d_tables.keys() | s_tables.keys()
+            if d_tables.get(t) != s_tables.get(t)
+        }
+        for table, columns in d_tables.items():
+            names = [c for c, _ in columns if c not in PER_RUN_COLUMNS.get(table, set())]
+            floats = {c for c, kind in columns if kind in ("DOUBLE", "FLOAT")}
+            select = f"SELECT {', '.join(f'{chr(34)}{c}{chr(34)}' for c in names)} FROM {table} ORDER BY ALL"
+            d_rows, s_rows = d.execute(select).fetchall(), s.execute(select).fetchall()
+            assert len(d_rows) == len(s_rows), f"{table}: DuckDB published {len(d_rows)} rows, Spark {len(s_rows)}"
+            # bi withholds small cells: on the small world some bi relations are empty on both
+            assert d_rows or table.startswith("bi."), f"{table} is empty: the comparison proves nothing"
+            differ = [
+                (i, c, a, b)
+                for i, (dr, sr) in enumerate(zip(d_rows, s_rows))
+                for c, a, b in zip(names, dr, sr)
+                if not _equal(a, b, c in floats)
+            ]
+            assert not differ, f"{table}: {len(differ)} values differ (row, column, duckdb, spark): {differ[:5]}"
+    finally:
+        d.close()
+        s.close()
+
+
+def _numbers_and_text(page: str, con) -> tuple[list[str], list[float]]:
+    """A report page without its publication's id and time, split into text and numbers."""
+    pub_id, published_at = con.execute("SELECT id, published_at FROM _redcat.publication").fetchone()
+    page = page.replace(pub_id, "<publication>").replace(published_at, "<published_at>")
+    parts = re.split(r"(-?\d+(?:\.\d+)?(?:e[-+]?\d+)?)", page)
+    return parts[0::2], [float(x) for x in parts[1::2]]
+
+
+def test_spark_publishes_for_bi_what_duckdb_publishes(pipelines):
+    """On Spark the publication step exports Spark's tables: BI and the report read the same serving
+    file, Parquet folders and numbers whichever engine built the marts, after run 1 (every date)
+    and after the incremental publication of run 2's rebuilt dates."""
+    from redcat.report import brands_with_data, write_report
+
+    d_settings, s_settings = (pipelines[e]["settings"] for e in ENGINES)
+    for serving in (pipelines["duckdb"]["run1_serving"], d_settings.serving):
+        con = duckdb.connect(str(serving), read_only=True)
+        try:  # what BI reads most is not empty, so the comparisons below prove something
+            assert con.execute("SELECT count(*) FROM bi.mart_brand_daily").fetchone()[0] > 0
+        finally:
+            con.close()
+    _assert_same_serving_files(pipelines["duckdb"]["run1_serving"], pipelines["spark"]["run1_serving"])
+    _assert_same_serving_files(d_settings.serving, s_settings.serving)
+    d_pub, s_spark = pipelines["publications"]["duckdb"], pipelines["publications"]["spark"]
+    s_pub = s_spark.publication
+    assert d_pub.dates_exported == s_pub.dates_exported and len(d_pub.dates_exported) >= 2, (
+        d_pub.dates_exported,
+        s_pub.dates_exported,
+    )
+    assert d_pub.rows == s_pub.rows
+    # Spark's own counts of the exported dates are what the serving file holds for those dates
+    con = duckdb.connect(str(s_settings.serving), read_only=True)
+    try:
+        for key, count in s_spark.spark_rows.items():
+            date_col = "report_date"
+            held = con.execute(
+                f"SELECT count(*) FROM {key} WHERE {date_col} IN (SELECT unnest(?::DATE[]))", [s_pub.dates_exported]
+            ).fetchone()[0]
+            assert held == count, (key, held, count)
+    finally:
+        con.close()
+    # the Parquet exports: the same files per table, each with the same rows
+    for key in d_pub.files:
+        assert sorted(d_pub.files[key]) == sorted(s_pub.files.get(key, {})), key
+        if key in PER_RUN_COLUMNS:
+            continue
+        rel = {e: pipelines[e]["settings"].export_dir / "current" / key.replace(".", "/") for e in ENGINES}
+        d_n, s_n = (
+            duckdb.connect().execute(f"SELECT count(*) FROM read_parquet('{rel[e]}/*.parquet')").fetchone()[0]
+            for e in ENGINES
+        )
+        assert d_n == s_n, (key, d_n, s_n)
+    # the brand report reads the serving file: the same page from both engines
+    brands = brands_with_data(d_settings.serving)
+    assert brands == brands_with_data(s_settings.serving) and brands
+    root = pipelines["root"]
+    pages = {}
+    for engine, settings in zip(ENGINES, (d_settings, s_settings)):
+        page = write_report(settings.serving, root / f"report-{engine}.html", brands[0], lang="zh").read_text()
+        con = duckdb.connect(str(settings.serving), read_only=True)
+        try:
+            pages[engine] = _numbers_and_text(page, con)
+        finally:
+            con.close()
+    (d_text, d_numbers), (s_text, s_numbers) = pages["duckdb"], pages["spark"]
+    assert d_text == s_text, "the report's text differs between the engines"
+    assert len(d_numbers) == len(s_numbers) and d_numbers
+    far = [(a, b) for a, b in zip(d_numbers, s_numbers) if not math.isclose(a, b, rel_tol=REL_TOL, abs_tol=ABS_TOL)]
+    assert not far, f"{len(far)} of the report's {len(d_numbers)} numbers differ, e.g. {far[:5]}"
