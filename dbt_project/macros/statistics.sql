@@ -9,7 +9,7 @@
 {#- The normal equivalent z of a Student's t value with df degrees of freedom, Wallace (1959):
     z = sign(t) sqrt(df ln(1 + t^2 / df)) (8 df + 1) / (8 df + 3). Phi(z) is then P(T <= t) within
     4e-4 (absolute) for df >= 5 and 8e-4 for df >= 3, against scipy's t distribution over |t| <= 8
-    (tests/test_completeness_statistics.py). -#}
+    (tests/test_statistics_macros.py). -#}
 {% macro t_normal_equivalent(t, df) -%}
 sign({{ t }}) * sqrt({{ df }} * ln(1 + {{ t }} * {{ t }} / {{ df }})) * (8.0 * {{ df }} + 1) / (8.0 * {{ df }} + 3)
 {%- endmacro %}
