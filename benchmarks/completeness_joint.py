@@ -9,9 +9,9 @@ its one-sided 95 % Clopper-Pearson upper bound.
     PYTHONPATH=$PWD nice .venv/bin/python benchmarks/completeness_joint.py --partners 2000 300 1000 5000 20000
 
 With --power: for each size, the share of partners whose day with a 20 % or 100 % loss of a
-stage (every stage but store visits lost together: their tests are independent; store visits
-separately, the other stages are measured against them) fails that stage and blocks the marts,
-on the last day at 50 % sampling (day 19, 19 baseline days) and at 100 % (day 39, 28).
+stage (the stages of a LOSS_GROUPS group lost together: no stage of a group is another's
+reference) fails that stage and blocks the marts, on the last day at 50 % sampling (day 19,
+19 baseline days) and at 100 % (day 39, 28).
 
     PYTHONPATH=$PWD nice .venv/bin/python benchmarks/completeness_joint.py --power --partners 300 1550 5000 20000 80000
 """
@@ -67,9 +67,7 @@ def power_table(compiled, args) -> None:
             row: dict = {"visitors": int(size), "sampling": ratio}
             for loss in (0.2, 1.0):
                 seed = [args.seed, int(size), at, int(loss * 10)]
-                stages = joint.power(compiled, size, {s: loss for s in joint.STAGES}, args.partners, seed, at=at)
-                visits = joint.power(compiled, size, {"store_visit": loss}, args.partners, seed + [1], at=at)
-                for stage, r in pd.concat([visits, stages]).iterrows():
+                for stage, r in joint.power_of_every_stage(compiled, size, loss, args.partners, seed, at=at).iterrows():
                     row[f"{stage} m"] = round(r.expected_users)
                     row[f"{stage} {loss:.0%}"] = r.caught if r.judged else float("nan")
             rows.append(row)

@@ -46,6 +46,7 @@ STAGE_COLUMNS = (
     "partner",
     "stage",
     "reference_population",
+    "is_linked",
     "reference_users",
     "observed_users",
     "expected_users",
@@ -194,11 +195,16 @@ def explain_stage(row: dict) -> str:
     day, partner, stage = row["report_date"], row["partner"], row["stage"]
     if row["status"] == "no_delivery":
         return ""  # said once for the day
+    reference = f"{row['reference_users']:,} {row['reference_population'].replace('_', ' ')}"
+    observed = (
+        f"{row['observed_users']:,} of {reference} had a {stage} callback"
+        if row["is_linked"]
+        else f"{row['observed_users']:,} users with a {stage} callback per {reference}"
+    )
     text = (
-        f"{partner} {day} stage {stage}: {row['observed_users']:,} users with a {stage} callback, expected "
-        f"{row['expected_users']:,.0f} (range of a complete day {row['expected_low']:,.0f}-{row['expected_high']:,.0f}) "
-        f"= {row['reference_users']:,} {row['reference_population'].replace('_', ' ')} x the rate of "
-        f"{row['baseline_days']} baseline days {row['baseline_from']}..{row['baseline_to']}"
+        f"{partner} {day} stage {stage}: {observed}, expected {row['expected_users']:,.0f} (range of a complete "
+        f"day {row['expected_low']:,.0f}-{row['expected_high']:,.0f}) at the share of {row['baseline_days']} "
+        f"baseline days {row['baseline_from']}..{row['baseline_to']}"
     )
     if row["status"] == "fail":
         text += (

@@ -2,11 +2,14 @@
 
 dbt compiles int_completeness_stage_tests; the compiled SQL runs in DuckDB on simulated partners
 (fixed seeds), each a run of consecutive days: store-visit users n_t (traffic varying +-20 % a
-day, the sampling ratio switching from 50 % to 100 % in mid-run, so n doubles) and per stage
-x_t ~ Poisson(n_t R g_t) with g_t ~ Gamma(mean 1, cv c): day-to-day variation beyond sampling
-noise as measured on the generator's world (`STAGES`: rate per reference user, cv). A complete
-run gives the false alarms of all stage tests together per partner-day; a loss on the last day
-the power. SciPy's t distribution is the reference for the p-values.
+day, the sampling ratio switching from 50 % to 100 % in mid-run, so n doubles), and per stage its
+reference users and how many of them had the stage, as int_callback_stage_links counts them:
+searches among the visitors not landed from a click, carts among visitors, purchases among the
+carts, x ~ Binomial(reference, R g_t), refunds per visitor x ~ Poisson(n_t R g_t), with
+g_t ~ Gamma(mean 1, cv c): day-to-day variation beyond sampling noise (`STAGES`: the share R
+and c as measured on the generator's world). A complete run gives the false alarms of all stage
+tests together per partner-day; a loss on the last day the power. SciPy's t distribution is the
+reference for the p-values.
 """
 
 from __future__ import annotations
@@ -20,8 +23,22 @@ import pytest
 from compiled_sql import CompiledProject
 from scipy.stats import t as student_t
 
-# rate per reference user and day-to-day cv, as measured on `redcat generate --scale 0.01`, 30 days
-STAGES = {"search": (2.4, 0.05), "add_to_cart": (0.27, 0.02), "purchase": (0.127, 0.04), "refund": (0.011, 0.02)}
+# stage -> (reference, share R of the reference with the stage, day-to-day cv, linked by user).
+# Measured on `redcat generate --scale 0.05`, 40 days (docs/completeness.md): R search 0.9986,
+# add_to_cart 0.273, purchase 0.320, refund 0.011 per visitor; c by moments was 0 for the linked
+# shares (their variance at most binomial), its one-sided 95 % bound 0.0008 (search) and 0.011
+# (add_to_cart, purchase): the simulation uses about those bounds.
+STAGES = {
+    "search": ("visitors_without_click", 0.9986, 0.001, True),
+    "add_to_cart": ("visitors", 0.273, 0.01, True),
+    "purchase": ("add_to_cart", 0.32, 0.01, True),
+    "refund": ("visitors", 0.011, 0.02, False),
+}
+REFERENCE_POPULATION = {
+    "visitors_without_click": "store_visit_users_without_click",
+    "visitors": "store_visit_users",
+    "add_to_cart": "add_to_cart_users",
+}
 DAY0 = dt.date(2000, 1, 1)
 MIN_DAYS = 10  # dbt_project.yml: completeness_baseline_min_days
 
@@ -32,23 +49,53 @@ def compiled(compiled_project, tmp_path_factory):
     return CompiledProject.scratch(home), compiled_project.sql("int_completeness_stage_tests")
 
 
+def draw_stages(rng, visitors: np.ndarray, without_click: np.ndarray, loss: dict | None = None, at: int = -1) -> dict:
+    """Per stage (reference users, linked users) a day, given the store-visit users a day and
+    those of them not landed from a click; loss = {stage: share of its users lost} on day `at`.
+    A lost cart is lost from the purchases' reference too."""
+    days = len(visitors)
+    drawn: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    references = {"visitors": visitors, "visitors_without_click": without_click}
+    for stage, (reference, rate, cv, linked) in STAGES.items():
+        g = rng.gamma(1 / cv**2, cv**2, days) if cv else np.ones(days)
+        n = references[reference] if reference in references else drawn[reference][1]
+        x = rng.binomial(n, np.minimum(rate * g, 1.0)) if linked else rng.poisson(n * rate * g)
+        if loss and stage in loss:
+            x = x.copy()
+            x[at] = rng.binomial(x[at], 1 - loss[stage])
+        drawn[stage] = (n, x)
+    return drawn
+
+
+def link_rows(day_of, partner: str, drawn: dict) -> list[tuple]:
+    """int_callback_stage_links rows of one partner."""
+    return [
+        (day_of(d), partner, stage, REFERENCE_POPULATION[STAGES[stage][0]], STAGES[stage][3], int(n[d]), int(x[d]))
+        for stage, (n, x) in drawn.items()
+        for d in range(len(n))
+    ]
+
+
+LINK_COLUMNS = [
+    "report_date",
+    "partner",
+    "stage",
+    "reference_population",
+    "is_linked",
+    "reference_users",
+    "linked_users",
+]
+
+
 def simulate(rng, partners: int, days: int, visitors: float, loss: dict | None = None) -> pd.DataFrame:
-    """Stage users of `partners` partners over `days` days; loss = {stage: share} on the last day."""
+    """int_callback_stage_links of `partners` partners over `days` days; loss = {stage: share} on the last day."""
     rows = []
     for p in range(partners):
         ratio = np.where(np.arange(days) < days // 2, 0.5, 1.0)
         n = rng.poisson(visitors * ratio * rng.uniform(0.8, 1.2, days))
-        for stage, (rate, cv) in STAGES.items():
-            g = rng.gamma(1 / cv**2, cv**2, days) if cv else np.ones(days)
-            reference = rng.binomial(n, 0.6) if stage == "search" else n  # visitors without a click
-            x = rng.poisson(reference * rate * g)
-            if loss and stage in loss:
-                x[-1] = rng.binomial(x[-1], 1 - loss[stage])
-            rows += [
-                (DAY0 + dt.timedelta(days=d), f"p{p}", stage, int(x[d]), int(n[d]), int(n[d] - reference[d]))
-                for d in range(days)
-            ]
-    return pd.DataFrame(rows, columns=["report_date", "partner", "stage", "stage_users", "visitors", "landed"])
+        drawn = draw_stages(rng, n, rng.binomial(n, 0.6), loss)
+        rows += link_rows(lambda d: DAY0 + dt.timedelta(days=d), f"p{p}", drawn)
+    return pd.DataFrame(rows, columns=LINK_COLUMNS)
 
 
 def evaluate(compiled, sim: pd.DataFrame) -> pd.DataFrame:
@@ -57,12 +104,7 @@ def evaluate(compiled, sim: pd.DataFrame) -> pd.DataFrame:
     con = duckdb.connect(str(path))
     con.execute("CREATE SCHEMA intermediate; CREATE SCHEMA staging")
     con.register("sim", sim)
-    con.execute("""CREATE TABLE intermediate.int_callback_stage_users AS
-                   SELECT report_date, partner, stage, stage_users, stage_users AS callbacks FROM sim
-                   UNION ALL SELECT DISTINCT report_date, partner, 'store_visit', visitors, visitors FROM sim""")
-    con.execute("""CREATE TABLE intermediate.int_click_coverage AS
-                   SELECT DISTINCT report_date, partner, 0 AS clicked_users, landed AS visited_users FROM sim
-                   WHERE stage = 'search'""")
+    con.execute("CREATE TABLE intermediate.int_callback_stage_links AS SELECT * FROM sim")
     con.execute("""CREATE TABLE staging.stg_partners__deliveries AS
                    SELECT DISTINCT partner, report_date AS delivery_date, 'loaded' AS delivery_status FROM sim""")
     con.execute(
@@ -99,9 +141,17 @@ def _last_day(out: pd.DataFrame) -> pd.DataFrame:
     return out[out.report_date == out.report_date.max()]
 
 
+# (visitors a day, days of the run): refunds from about 50 expected a day and a full baseline;
+# below, c2 learned from a few refunds a day over 11 days is noisy enough that a total loss is
+# sometimes within the learned variation (docs/completeness.md)
+TOTAL_LOSS_SIZES = {"search": (2000, 12), "add_to_cart": (2000, 12), "purchase": (2000, 12), "refund": (5000, 29)}
+
+
 @pytest.mark.parametrize("stage", list(STAGES))
 def test_a_total_loss_of_a_stage_is_always_caught_once_history_exists(compiled, stage):
-    out = _last_day(evaluate(compiled, simulate(np.random.default_rng(7), 100, 12, 2000, {stage: 1.0})))
+    visitors, days = TOTAL_LOSS_SIZES[stage]
+    sim = simulate(np.random.default_rng(7), 100, days, visitors, {stage: 1.0})
+    out = _last_day(evaluate(compiled, sim))
     mine = out[out.stage == stage]
     judged = mine[mine.expected_users >= 30]
     assert (judged.test_status == "fail").all()
@@ -116,17 +166,25 @@ def power(compiled, stage: str, visitors: int, loss: float = 0.2, seed: int = 11
     return float((mine.test_status == "fail").mean()), float(mine.expected_users.mean())
 
 
-def test_a_20_percent_loss_of_add_to_cart_is_caught_with_90_percent_power_from_about_1000_expected(compiled):
-    caught, expected = power(compiled, "add_to_cart", 5000)
-    assert expected > 1000 and caught >= 0.90, f"caught {caught:.1%} of 20 % losses at {expected:,.0f} expected users"
+# visitors a day (100 % sampling on the last day) from which a 20 % loss of the stage is caught
+# 90 % of the time: the linked shares vary no more than binomially, so power grows with the
+# stage's count, without a ceiling (docs/completeness.md: about 900 expected users for
+# add_to_cart and 800 for purchase; searches, linked at R near 1, from the smallest judged day)
+POWER_SIZES = {"search": 300, "add_to_cart": 3500, "purchase": 9000}
 
 
-@pytest.mark.parametrize("stage", ["search", "purchase"])
-def test_power_of_overdispersed_stages_is_bounded_by_their_day_to_day_variation(compiled, stage):
-    """Searches and purchases vary by 4-5 % a day beyond sampling noise: a 20 % loss is 4-5 of
-    their standard deviations, caught only part of the time however large the day (the 90 %
-    target is not met); a 40 % loss is always caught."""
-    caught_20, _ = power(compiled, stage, 20000)
-    caught_40, _ = power(compiled, stage, 20000, loss=0.4)
-    assert 0.2 < caught_20 < 0.9
-    assert caught_40 >= 0.99
+@pytest.mark.parametrize("stage", list(POWER_SIZES))
+def test_a_20_percent_loss_is_caught_with_90_percent_power_once_the_stage_has_its_count(compiled, stage):
+    caught, expected = power(compiled, stage, POWER_SIZES[stage])
+    assert caught >= 0.90, f"caught {caught:.1%} of 20 % losses of {stage} at {expected:,.0f} expected users"
+    smaller, _ = power(compiled, stage, POWER_SIZES[stage] // 4, seed=12)
+    if stage != "search":  # the count, not the model, limits the others: a quarter of the size is not enough
+        assert smaller < 0.9, (stage, smaller)
+
+
+@pytest.mark.parametrize("stage", ["add_to_cart", "purchase"])
+def test_power_has_no_ceiling_on_large_days(compiled, stage):
+    """The former statistic (stage users per visitor, not linked) varied by 2-5 % a day on the
+    generator's world, which capped its power whatever the size; the linked share does not."""
+    caught, expected = power(compiled, stage, 40000)
+    assert caught >= 0.99, f"caught {caught:.1%} of 20 % losses of {stage} at {expected:,.0f} expected users"

@@ -7,8 +7,10 @@
 
   store_visit  the exact binomial test of clicked users (int_completeness_tests); reference the
                clicked users, expected clicked x sampling_ratio x landing_rate
-  other stages users with a callback of the stage against a trailing baseline of the same
-               partner (int_completeness_stage_tests); reference store-visit users
+  other stages the reference users with a callback of the stage that day (search: store-visit
+               users not landed from a click; add_to_cart: store-visit users; purchase:
+               add-to-cart users; refund: every refund user per store-visit user) against a
+               trailing baseline of the same partner (int_completeness_stage_tests)
   status: no_delivery when the partner's dump did not arrive, else the stage's test_status
   (ok, warn, fail, insufficient_data). expected_low/expected_high: the range of a complete
   day's count (expected -/+ completeness_z standard deviations), for display.
@@ -43,6 +45,7 @@ store_visits as (
         partner,
         'store_visit' as stage,
         'clicked_users' as reference_population,
+        true as is_linked,
         clicked_users as reference_users,
         visited_users as observed_users,
         clicked_users * expected_coverage as expected_users,
@@ -64,8 +67,9 @@ other_stages as (
         partner,
         stage,
         reference_population,
+        is_linked,
         reference_users,
-        stage_users as observed_users,
+        linked_users as observed_users,
         expected_users,
         expected_sd,
         p_value_below,
@@ -120,6 +124,7 @@ judged as (
         c.program_version,
         c.sampling_ratio,
         t.reference_population,
+        t.is_linked,
         coalesce(t.reference_users, 0) as reference_users,
         coalesce(t.observed_users, 0) as observed_users,
         t.expected_users,
@@ -151,6 +156,7 @@ select
     program_version,
     sampling_ratio,
     reference_population,
+    is_linked,
     cast(reference_users as bigint) as reference_users,
     cast(observed_users as bigint) as observed_users,
     cast(expected_users as double) as expected_users,

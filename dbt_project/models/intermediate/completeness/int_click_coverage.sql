@@ -1,63 +1,15 @@
 {{ config(**replace_dates_config('report_date')) }}
 {#-
-  The population behind the completeness check: users who clicked a partner link on the
-  content side are complete (no sampling there). A clicked user "landed" when the partner
-  called back a store visit to the clicked note's brand within landing_window_minutes
-  after one of the user's clicks.
+  The population behind the completeness check, per click date and partner: users who clicked a
+  partner link (complete on the content side) and those of them who landed, i.e. had a store
+  visit to the clicked brand within landing_window_minutes (int_click_landings).
 -#}
-{%- set window_seconds = var('landing_window_minutes') * 60 -%}
-
-with clicks as (
-    select
-        event_date as report_date,
-        link_partner as partner,
-        user_hash,
-        brand_id,
-        touch_epoch
-    from {{ ref('int_brand_touchpoints') }}
-    where touch_kind = 'click'
-        and {{ when_incremental('event_date') }}
-),
-
-bounds as (
-    select
-        min(touch_epoch) as lo,
-        max(touch_epoch) + {{ window_seconds }} as hi
-    from clicks
-),
-
-visits as (
-    select
-        v.partner,
-        v.user_hash,
-        v.brand_id,
-        v.conversion_epoch
-    from {{ ref('int_conversions') }} as v
-    cross join bounds as b
-    where v.conversion_type = 'store_visit'
-        and v.conversion_epoch >= b.lo and v.conversion_epoch <= b.hi
-),
-
-landed as (
-    select distinct
-        c.report_date,
-        c.partner,
-        c.user_hash
-    from clicks as c
-    inner join visits as v
-        on c.partner = v.partner
-            and c.user_hash = v.user_hash
-            and c.brand_id = v.brand_id
-            and c.touch_epoch <= v.conversion_epoch
-            and v.conversion_epoch <= c.touch_epoch + {{ window_seconds }}
-)
 
 select
-    c.report_date,
-    c.partner,
-    count(distinct c.user_hash) as clicked_users,
-    count(distinct l.user_hash) as visited_users
-from clicks as c
-left join landed as l
-    on c.report_date = l.report_date and c.partner = l.partner and c.user_hash = l.user_hash
-group by c.report_date, c.partner
+    report_date,
+    partner,
+    count(*) as clicked_users,
+    count(case when landed then 1 end) as visited_users
+from {{ ref('int_click_landings') }}
+where {{ when_incremental('report_date') }}
+group by report_date, partner

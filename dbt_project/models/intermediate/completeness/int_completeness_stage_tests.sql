@@ -1,65 +1,45 @@
 {{ config(**replace_dates_config('report_date')) }}
 {#-
   Completeness of the callback stages other than store visits (search, add_to_cart, purchase,
-  refund), per partner, report date and stage. The statistic is the stage's users x per
-  reference users n the same day: users with a store-visit callback (for searches: those of them
-  not landed from a link click, since clicks lead to store visits without a search). Both count
-  users of the same per-user sample, so the ratio does not depend on the sampling ratio (a
-  50 % -> 100 % switch leaves it unchanged), and store visits are themselves checked against the
-  unsampled clicks (int_completeness_tests).
+  refund), per partner, report date and stage. The statistic is x, the reference users of the
+  day who had a callback of the stage, out of n reference users (int_callback_stage_links:
+  search among store-visit users not landed from a click, add_to_cart among store-visit users,
+  purchase among add-to-cart users, linked by user; refund users per store-visit user, not
+  linked). Both count users of the same per-user sample, so the share does not depend on the
+  sampling ratio (a 50 % -> 100 % switch leaves it unchanged), and store visits are themselves
+  checked against the unsampled clicks (int_completeness_tests).
 
   Expectation, learned from the same partner and stage over the previous
   completeness_baseline_days calendar days (the baseline). A day qualifies when its dump
-  loaded, its store-visit test did not fail and it had store-visit users; of those, days whose
-  rate lies far from the median rate (more than 30 % and 6 Poisson standard deviations away:
+  loaded, its store-visit test did not fail and it had reference users; of those, days whose
+  share lies far from the median share (more than 30 % and 6 Poisson standard deviations away:
   days that most likely lost the stage themselves) are left out, so failed days do not drag the
   expectation down. With k qualifying days, R = sum(x) / sum(n) over them, m = n R and
-      expected x = m,    var(x) = m + c2 m^2    (negative binomial: Poisson sampling noise plus a
-                                                 relative day-to-day variation c2)
-  c2 = max(0, mean over the baseline of ((x_b - m_b)^2 - m_b) / m_b^2) (moments), and the
-  variance of n R adds (n / sum n_b)^2 (sum m_b + c2 sum m_b^2). dispersion = 1 + c2 m (the
-  day's variance over Poisson). t = (x - m) / sd is referred to Student's t with k - 1 degrees
-  of freedom (c2 is estimated): p_value_below = P(T <= t), by Wallace's normal approximation of t and an erfc with
-  relative error below 1.2e-7. test_status:
+      expected x = m,    var(x) = m q + c2 m^2
+  q = 1 - R for a linked stage (binomial: x counts users of the reference; R from
+  (sum x + 1/2) / (sum n + 1), so q > 0 even when every reference user had the stage), q = 1 for
+  refunds (Poisson), plus a relative day-to-day variation c2 learned from the baseline by moments
+  (c2 = max(0, mean of ((x_b - m_b)^2 - m_b q) / m_b^2)); the variance of n R adds
+  (n / sum n_b)^2 (sum x_b q + c2 sum m_b^2). dispersion = 1 + c2 m / q (the day's variance over
+  its sampling variance). t = (x - m) / sd is referred to Student's t with k - 1 degrees of
+  freedom (c2 is estimated): p_value_below = P(T <= t), by Wallace's normal approximation of t
+  and an erfc with relative error below 1.2e-7. test_status:
     insufficient_data  k < completeness_baseline_min_days or n R < completeness_min_expected
     fail               p_value_below < completeness_stage_alpha and x < (1 - completeness_stage_min_shortfall) n R
     ok                 otherwise (more users than expected is no completeness problem)
 -#}
 {%- set window = var('completeness_baseline_days') -%}
 
-with volumes as (
+with stage_days as (
     select
         report_date,
         partner,
         stage,
-        stage_users
-    from {{ ref('int_callback_stage_users') }}
-),
-
-visitors as (
-    -- store-visit users, and of them those not counted as landed from a click (int_click_coverage):
-    -- searches lead to store visits, clicks do not go through a search
-    select
-        v.report_date,
-        v.partner,
-        v.stage_users as visit_users,
-        greatest(v.stage_users - coalesce(c.visited_users, 0), 0) as visit_users_without_click
-    from volumes as v
-    left join {{ ref('int_click_coverage') }} as c on v.report_date = c.report_date and v.partner = c.partner
-    where v.stage = 'store_visit'
-),
-
-stage_days as (
-    select
-        v.report_date,
-        v.partner,
-        v.stage,
-        case when v.stage = 'search' then 'store_visit_users_without_click' else 'store_visit_users' end as reference_population,
-        v.stage_users,
-        case when v.stage = 'search' then r.visit_users_without_click else r.visit_users end as reference_users
-    from volumes as v
-    inner join visitors as r on v.report_date = r.report_date and v.partner = r.partner
-    where v.stage <> 'store_visit'
+        reference_population,
+        is_linked,
+        linked_users,
+        reference_users
+    from {{ ref('int_callback_stage_links') }}
 ),
 
 qualifying as (
@@ -81,7 +61,8 @@ judged as (
         partner,
         stage,
         reference_population,
-        stage_users,
+        is_linked,
+        linked_users,
         reference_users
     from stage_days
     where {{ when_incremental('report_date') }}
@@ -92,10 +73,11 @@ history as (
         j.report_date,
         j.partner,
         j.stage,
+        j.is_linked,
         q.report_date as baseline_date,
-        q.stage_users as x,
+        q.linked_users as x,
         q.reference_users as n,
-        median(cast(q.stage_users as double) / q.reference_users)
+        median(cast(q.linked_users as double) / q.reference_users)
             over (partition by j.report_date, j.partner, j.stage) as median_rate
     from judged as j
     inner join qualifying as q
@@ -121,21 +103,23 @@ pooled as (
         min(baseline_date) as baseline_from,
         max(baseline_date) as baseline_to,
         count(*) as baseline_days,
-        sum(x) as baseline_stage_users,
+        sum(x) as baseline_linked_users,
         sum(n) as baseline_reference_users,
-        cast(sum(x) as double) / sum(n) as baseline_rate
+        cast(sum(x) as double) / sum(n) as baseline_rate,
+        -- a linked count is binomial (variance m (1 - R)); refunds, not linked, Poisson (m)
+        case when is_linked then 1 - (sum(x) + 0.5) / (sum(n) + 1.0) else 1.0 end as sampling_factor
     from kept
-    group by report_date, partner, stage
+    group by report_date, partner, stage, is_linked
 ),
 
 dispersion as (
-    -- extra relative variance c2 (negative binomial, var = m + c2 m^2) by moments over the baseline
+    -- extra relative variance c2 (var = m q + c2 m^2) by moments over the baseline
     select
         k.report_date,
         k.partner,
         k.stage,
         sum(
-            ((k.x - k.n * p.baseline_rate) * (k.x - k.n * p.baseline_rate) - k.n * p.baseline_rate)
+            ((k.x - k.n * p.baseline_rate) * (k.x - k.n * p.baseline_rate) - k.n * p.baseline_rate * p.sampling_factor)
             / greatest(k.n * p.baseline_rate * k.n * p.baseline_rate, 1e-9)
         ) as excess_sum,
         sum(k.n * p.baseline_rate * k.n * p.baseline_rate) as baseline_mean_squares
@@ -150,16 +134,18 @@ moments as (
         j.partner,
         j.stage,
         j.reference_population,
-        j.stage_users,
+        j.is_linked,
+        j.linked_users,
         j.reference_users,
         p.baseline_from,
         p.baseline_to,
         coalesce(p.baseline_days, 0) as baseline_days,
         p.baseline_rate,
+        p.sampling_factor,
         case when p.baseline_days > 1 then greatest(0.0, d.excess_sum / (p.baseline_days - 1)) end as excess_variance,
         j.reference_users * p.baseline_rate as expected_users,
         p.baseline_reference_users,
-        p.baseline_stage_users,
+        p.baseline_linked_users,
         d.baseline_mean_squares
     from judged as j
     left join pooled as p on j.report_date = p.report_date and j.partner = p.partner and j.stage = p.stage
@@ -169,13 +155,13 @@ moments as (
 scored as (
     select
         *,
-        1 + excess_variance * expected_users as dispersion,
+        1 + excess_variance * expected_users / sampling_factor as dispersion,
         -- the day's own variance, plus that of n x the estimated rate
         sqrt(
-            expected_users + excess_variance * expected_users * expected_users
+            expected_users * sampling_factor + excess_variance * expected_users * expected_users
             + (cast(reference_users as double) / baseline_reference_users)
             * (cast(reference_users as double) / baseline_reference_users)
-            * (baseline_stage_users + excess_variance * baseline_mean_squares)
+            * (baseline_linked_users * sampling_factor + excess_variance * baseline_mean_squares)
         ) as expected_sd,
         case when baseline_days > 1 then baseline_days - 1 end as df
     from moments
@@ -184,7 +170,7 @@ scored as (
 t_statistic as (
     select
         *,
-        case when expected_sd > 0 then (stage_users - expected_users) / expected_sd end as t_value
+        case when expected_sd > 0 then (linked_users - expected_users) / expected_sd end as t_value
     from scored
 ),
 
@@ -201,8 +187,9 @@ select
     partner,
     stage,
     reference_population,
+    is_linked,
     reference_users,
-    stage_users,
+    linked_users,
     baseline_from,
     baseline_to,
     baseline_days,
@@ -216,7 +203,7 @@ select
         when baseline_days < {{ var('completeness_baseline_min_days') }} then 'insufficient_data'
         when expected_users is null or expected_users < {{ var('completeness_min_expected') }} then 'insufficient_data'
         when p_value_below < {{ var('completeness_stage_alpha') }}
-            and stage_users < (1 - {{ var('completeness_stage_min_shortfall') }}) * expected_users then 'fail'
+            and linked_users < (1 - {{ var('completeness_stage_min_shortfall') }}) * expected_users then 'fail'
         else 'ok'
     end as test_status
 from p_values
