@@ -107,7 +107,10 @@ pooled as (
         sum(n) as baseline_reference_users,
         cast(sum(x) as double) / sum(n) as baseline_rate,
         -- a linked count is binomial (variance m (1 - R)); refunds, not linked, Poisson (m)
-        case when is_linked then 1 - (sum(x) + 0.5) / (sum(n) + 1.0) else 1.0 end as sampling_factor
+        case
+            when is_linked then 1 - (cast(sum(x) as double) + 0.5) / (cast(sum(n) as double) + 1)
+            else cast(1 as double)
+        end as sampling_factor
     from kept
     group by report_date, partner, stage, is_linked
 ),
