@@ -16,6 +16,7 @@ import tempfile
 import duckdb
 
 from redcat.config import Settings
+from redcat.duck import sql_literal
 from redcat.ingest import rawfs
 
 SCHEMA = (
@@ -64,10 +65,6 @@ def accept(settings: Settings, partner: str, day: dt.date, by: str, reason: str,
     _write(path(settings), rows)
 
 
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _write(target: str, rows: list[tuple]) -> None:
     """Written to a temporary file, then swapped in whole: os.replace beside the target, or one
     upload to object storage (rawfs.put)."""
@@ -82,5 +79,5 @@ def _write(target: str, rows: list[tuple]) -> None:
         con.execute(f"CREATE TABLE a ({SCHEMA})")
         if rows:
             con.executemany("INSERT INTO a VALUES (?, ?, ?, ?, ?, ?)", rows)
-        con.execute(f"COPY a TO {_literal(str(tmp))} (FORMAT parquet)")  # COPY takes no bound file name
+        con.execute(f"COPY a TO {sql_literal(str(tmp))} (FORMAT parquet)")  # COPY takes no bound file name
     rawfs.put(tmp, target)

@@ -27,8 +27,9 @@ def _is_lock_conflict(error: duckdb.Error) -> bool:
     return "Could not set lock" in text or "Conflicting lock" in text
 
 
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
+def sql_literal(value) -> str:
+    """A SQL string literal of str(value) (for statements that take no bound parameter: COPY, SET, ATTACH)."""
+    return "'" + str(value).replace("'", "''") + "'"
 
 
 def connect(path: Path | str, read_only: bool = False, wait_seconds: float | None = None) -> duckdb.DuckDBPyConnection:
@@ -76,7 +77,7 @@ def connect(path: Path | str, read_only: bool = False, wait_seconds: float | Non
     con.execute("SET TimeZone = 'UTC'")
     con.execute("SET enable_progress_bar = false")  # redcat shows its own progress
     if not read_only:
-        con.execute(f"SET temp_directory = {_literal(str(path.parent / (path.name + '.tmp')))}")
+        con.execute(f"SET temp_directory = {sql_literal(str(path.parent / (path.name + '.tmp')))}")
     return con
 
 

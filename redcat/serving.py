@@ -41,7 +41,7 @@ from pathlib import Path
 import duckdb
 
 from redcat.config import Settings, env_number
-from redcat.duck import connect
+from redcat.duck import connect, sql_literal
 
 # table -> its date column; every mart and bi relation is published, except the row-level
 # marts.fct_attribution (one row per conversion, touch and model): an analyst who needs it reads
@@ -100,10 +100,6 @@ class Publication:
     serving: str = ""
     folder: str = ""  # relative to the export directory
     layout: int = LAYOUT
-
-
-def _q(value: str) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
 
 
 def retention_days() -> float:
@@ -192,7 +188,7 @@ def publish(
             target.mkdir(parents=True)
             columns = _select_list(con, schema, table)
             con.execute(
-                f"COPY (SELECT {columns} FROM {schema}.{table} LIMIT 0) TO {_q(target / SCHEMA_FILE)} (FORMAT parquet)"
+                f"COPY (SELECT {columns} FROM {schema}.{table} LIMIT 0) TO {sql_literal(target / SCHEMA_FILE)} (FORMAT parquet)"
             )
             files = {SCHEMA_FILE: f"{pub.folder}/{schema}/{table}/{SCHEMA_FILE}"}
             for day, rel in before.items():
@@ -204,7 +200,7 @@ def publish(
                 staged.parent.mkdir(parents=True, exist_ok=True)
                 con.execute(
                     f"""COPY (SELECT {columns} FROM {schema}.{table} WHERE {date_col} IN (SELECT unnest(?::DATE[])))
-                        TO {_q(staged)} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY ({date_col}),
+                        TO {sql_literal(staged)} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY ({date_col}),
                                          FILENAME_PATTERN 'part-{{i}}', WRITE_PARTITION_COLUMNS true)""",
                     [export_dates],
                 )
@@ -215,7 +211,7 @@ def publish(
                         os.replace(parts[0], final)
                     elif parts:  # DuckDB split a large date: one file per date for readers
                         con.execute(
-                            f"COPY (SELECT * FROM read_parquet(?)) TO {_q(final)} (FORMAT parquet, COMPRESSION zstd)",
+                            f"COPY (SELECT * FROM read_parquet(?)) TO {sql_literal(final)} (FORMAT parquet, COMPRESSION zstd)",
                             [[str(p) for p in parts]],
                         )
                     if parts:
@@ -227,7 +223,7 @@ def publish(
             target.mkdir(parents=True, exist_ok=True)
             con.execute(
                 f"COPY (SELECT {_select_list(con, schema, table)} FROM {schema}.{table} "
-                f"ORDER BY {order}) TO {_q(target / 'data.parquet')} (FORMAT parquet)"
+                f"ORDER BY {order}) TO {sql_literal(target / 'data.parquet')} (FORMAT parquet)"
             )
             pub.files[f"{out_schema}.{out_table}"] = {
                 SCHEMA_FILE: f"{pub.folder}/{out_schema}/{out_table}/data.parquet"
@@ -282,9 +278,9 @@ def _build_serving_file(settings: Settings, pub: Publication, replaced: dict, in
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
         con.execute("BEGIN")
         for key, files in pub.files.items():
-            schema_file = _q(export / files[SCHEMA_FILE])
+            schema_file = sql_literal(export / files[SCHEMA_FILE])
             dated = [str(export / f) for d, f in sorted(files.items()) if d != SCHEMA_FILE]
-            every = "[" + ", ".join([schema_file] + [_q(p) for p in dated]) + "]"
+            every = "[" + ", ".join([schema_file] + [sql_literal(p) for p in dated]) + "]"
             exists = con.execute(
                 "SELECT count(*) FROM information_schema.tables WHERE table_schema || '.' || table_name = ?", [key]
             ).fetchone()[0]

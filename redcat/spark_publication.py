@@ -27,6 +27,7 @@ import duckdb
 import yaml
 
 from redcat.config import DBT_PROJECT_DIR, Settings
+from redcat.duck import sql_literal
 from redcat.serving import LAYOUT, TABLES, WHOLE_TABLES, Publication, current_manifest, publish
 
 # dbt's contract types (Spark's spellings) -> DuckDB's
@@ -67,10 +68,6 @@ def _contract_for(schema: str, table: str, contracts: dict) -> list[tuple[str, s
     if schema == "marts":
         return contracts.get(table)
     return contracts.get(table) or contracts.get(f"mart_{table}")
-
-
-def _q(value) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
 
 
 def stage_from_spark(settings: Settings, staging: Path, all_dates: bool) -> dict[str, int]:
@@ -114,7 +111,7 @@ def stage_from_spark(settings: Settings, staging: Path, all_dates: bool) -> dict
             con.execute(f"CREATE SCHEMA {schema}")
         for folder in sorted(p for p in files.glob("*/*") if p.is_dir()):
             schema, table = folder.parent.name, folder.name
-            source = f"read_parquet({_q(folder / '*.parquet')})"
+            source = f"read_parquet({sql_literal(folder / '*.parquet')})"
             read = {c: t for c, t, *_ in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
             contract = _contract_for(schema, table, contracts) or [(c, None) for c in read]
             missing = [c for c, _ in contract if c not in read]
@@ -130,7 +127,7 @@ def stage_from_spark(settings: Settings, staging: Path, all_dates: bool) -> dict
                 )
                 select.append(f'CAST({value} AS {kind}) AS "{column}"' if kind else f'{value} AS "{column}"')
             con.execute(f"CREATE TABLE {schema}.{table} AS SELECT {', '.join(select)} FROM {source}")
-        con.execute(f"ATTACH {_q(settings.warehouse)} AS ledger (READ_ONLY)")
+        con.execute(f"ATTACH {sql_literal(settings.warehouse)} AS ledger (READ_ONLY)")
         con.execute("CREATE TABLE ops.completeness_log AS SELECT * FROM ledger.ops.completeness_log")
         con.execute("DETACH ledger")
         con.execute("CHECKPOINT")

@@ -24,6 +24,7 @@ from redcat import acceptances, contract, reference
 from redcat.config import Settings
 from redcat.contract import SourceTable
 from redcat.duck import connect
+from redcat.duck import sql_literal as q
 from redcat.ingest import rawfs, rawstore
 from redcat.ingest.ledger import ensure_schema, insert_ledger
 from redcat.ingest.lines import MAX_LINE_BYTES, RAW_TEXT_PREVIEW, csv_records, has_bare_carriage_return, lines_table
@@ -36,7 +37,7 @@ from redcat.ingest.manifest import (
     unlisted_files,
 )
 from redcat.ingest.rules import Rules, horizon_days
-from redcat.ingest.validate import csv_parse_sql, ident, jsonl_detail_sql, jsonl_parse_sql, q, reader_lines
+from redcat.ingest.validate import csv_parse_sql, ident, jsonl_detail_sql, jsonl_parse_sql, reader_lines
 
 LOADED, REJECTED, NO_DELIVERY, NOT_IN_PROGRAMME, KEPT = "loaded", "rejected", "no_delivery", "not_in_programme", "kept"
 DELIVERIES_TABLE = "deliveries"

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from redcat import contract, reference
 from redcat.config import SettingProblem, env_number  # noqa: F401 (SettingProblem re-exported)
 from redcat.contract import SourceTable
+from redcat.duck import sql_literal
 from redcat.timeutil import BUSINESS_TZ
 
 DEFAULT_HORIZON_DAYS = 30
@@ -43,16 +44,12 @@ def clock_skew_minutes() -> int:
     return _int_env("REDCAT_CLOCK_SKEW_MINUTES", DEFAULT_CLOCK_SKEW_MINUTES)
 
 
-def _q(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
 def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
 def _ts(moment: dt.datetime) -> str:
-    return f"TIMESTAMPTZ {_q(moment.isoformat())}"
+    return f"TIMESTAMPTZ {sql_literal(moment.isoformat())}"
 
 
 def _midnight(day: dt.date) -> dt.datetime:
@@ -89,7 +86,7 @@ class Rules:
         else:
             out.append(
                 (
-                    f"({t} > DATE {_q(day.isoformat())})",
+                    f"({t} > DATE {sql_literal(day.isoformat())})",
                     contract.AFTER_DELIVERY,
                     f"'{field.name} ' || {col} || ' is after delivery date {day}'",
                 )

@@ -18,17 +18,13 @@ from pathlib import Path
 
 from redcat import contract
 from redcat.contract import Field, SourceTable
+from redcat.duck import sql_literal as q
 from redcat.ingest.lines import MAX_LINE_BYTES
 from redcat.ingest.rules import Rules
 
 # JSON types a string field may have (json_type): a string, or null/absent (then it counts as missing).
 STRING_JSON_TYPES = ("VARCHAR", "NULL")
 HEX_KEY_LENGTH = 64
-
-
-def q(value: str) -> str:
-    """A SQL string literal."""
-    return "'" + value.replace("'", "''") + "'"
 
 
 def ident(name: str) -> str:
