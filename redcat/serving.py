@@ -80,6 +80,13 @@ WHOLE_TABLES = {
         "period_grain, period_start, brand_id, partner, attribution_model",
     ),
 }
+# The report dates a publication exports (plain SQL that DuckDB and Spark both run): every date,
+# for the first publication, and otherwise the dates the last run rebuilt
+ALL_DATES_SQL = (
+    "SELECT DISTINCT report_date FROM marts.mart_callback_completeness "
+    "UNION SELECT DISTINCT report_date FROM marts.mart_brand_daily"
+)
+REBUILT_DATES_SQL = "SELECT report_date FROM intermediate.int_reprocessing_dates"
 # the dbt relations among WHOLE_TABLES: the publication asset depends on them too
 WHOLE_DBT_TABLES = tuple(key for key in WHOLE_TABLES if key[0] in ("marts", "bi"))
 SCHEMA_FILE = "_schema.parquet"  # zero rows: a table's columns even before it has any date (readers skip `_` files)
@@ -163,21 +170,8 @@ def publish(
     replaced: dict[str, list[str]] = {}  # "schema.table" -> dates whose rows this publication replaces
     con = connect(source or settings.warehouse, read_only=True)
     try:
-        if all_dates or previous is None:
-            dates = [
-                r[0]
-                for r in con.execute(
-                    "SELECT DISTINCT report_date FROM marts.mart_callback_completeness "
-                    "UNION SELECT DISTINCT report_date FROM marts.mart_brand_daily ORDER BY 1"
-                ).fetchall()
-            ]
-        else:
-            dates = [
-                r[0]
-                for r in con.execute(
-                    "SELECT report_date FROM intermediate.int_reprocessing_dates ORDER BY 1"
-                ).fetchall()
-            ]
+        sql = ALL_DATES_SQL if all_dates or previous is None else REBUILT_DATES_SQL
+        dates = [r[0] for r in con.execute(f"{sql} ORDER BY 1").fetchall()]
         pub.dates_exported = [d.isoformat() for d in dates]
         for (schema, table), date_col in TABLES.items():
             export_dates = pub.dates_exported

@@ -28,7 +28,16 @@ import yaml
 
 from redcat.config import DBT_PROJECT_DIR, Settings
 from redcat.duck import sql_literal
-from redcat.serving import LAYOUT, TABLES, WHOLE_TABLES, Publication, current_manifest, publish
+from redcat.serving import (
+    ALL_DATES_SQL,
+    LAYOUT,
+    REBUILT_DATES_SQL,
+    TABLES,
+    WHOLE_TABLES,
+    Publication,
+    current_manifest,
+    publish,
+)
 
 # dbt's contract types (Spark's spellings) -> DuckDB's
 DUCKDB_TYPES = {
@@ -81,17 +90,10 @@ def stage_from_spark(settings: Settings, staging: Path, all_dates: bool) -> dict
     shutil.rmtree(files, ignore_errors=True)
     counts: dict[str, int] = {}
     with spark_session({**os.environ, **settings.export_env()}) as spark:
-        if all_dates:
-            dates_frame = (
-                spark.table("marts.mart_callback_completeness")
-                .select("report_date")
-                .union(spark.table("marts.mart_brand_daily").select("report_date"))
-                .distinct()
-            )
-        else:
-            dates_frame = spark.table("intermediate.int_reprocessing_dates")
+        # publish() reads the dates again from the staging file, by the same SQL
+        dates_frame = spark.sql(ALL_DATES_SQL if all_dates else REBUILT_DATES_SQL)
         dates_frame.write.mode("overwrite").parquet(str(files / "intermediate" / "int_reprocessing_dates"))
-        dates = [r[0] for r in dates_frame.select("report_date").distinct().collect()]
+        dates = [r[0] for r in dates_frame.collect()]
         for (schema, table), date_col in TABLES.items():
             frame = spark.table(f"`{schema}`.`{table}`")
             frame = frame.where(F.col(date_col).isin(dates)) if dates else frame.limit(0)
