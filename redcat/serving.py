@@ -121,6 +121,13 @@ def current_manifest(settings: Settings) -> dict | None:
     return json.loads(pointer.read_text())
 
 
+def previous_publication(settings: Settings) -> dict | None:
+    """The current publication's manifest if the next one can build on it (same layout), else None:
+    the next publication then exports every date."""
+    previous = current_manifest(settings)
+    return previous if previous is not None and previous.get("layout") == LAYOUT else None
+
+
 def _select_list(con, schema: str, table: str) -> str:
     cols = con.execute(
         "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = ? "
@@ -155,9 +162,7 @@ def publish(
         leftover.unlink()  # a publication killed before its swap
     for leftover in (export / "publications").glob(".building-*"):
         shutil.rmtree(leftover, ignore_errors=True)
-    previous = current_manifest(settings)
-    if previous is not None and previous.get("layout") != LAYOUT:
-        previous = None  # files of the old layout are not linked into the new one
+    previous = previous_publication(settings)  # files of another layout are not linked into the new one
     pub = Publication(
         id=now.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8],
         published_at=now.isoformat(timespec="seconds"),

@@ -30,12 +30,11 @@ from redcat.config import DBT_PROJECT_DIR, Settings
 from redcat.duck import sql_literal
 from redcat.serving import (
     ALL_DATES_SQL,
-    LAYOUT,
     REBUILT_DATES_SQL,
     TABLES,
     WHOLE_TABLES,
     Publication,
-    current_manifest,
+    previous_publication,
     publish,
 )
 
@@ -143,8 +142,7 @@ def publish_from_spark(
     settings: Settings, run_id: str | None = None, all_dates: bool = False, now: dt.datetime | None = None
 ) -> SparkPublication:
     """Publish the Spark warehouse's marts for BI: the same publication as on DuckDB."""
-    previous = current_manifest(settings)
-    everything = all_dates or previous is None or previous.get("layout") != LAYOUT
+    everything = all_dates or previous_publication(settings) is None
     staging = staging_path(settings)
     try:
         counts = stage_from_spark(settings, staging, everything)

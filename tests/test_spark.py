@@ -495,6 +495,7 @@ def test_spark_publishes_for_bi_what_duckdb_publishes(pipelines):
     file, Parquet folders and numbers whichever engine built the marts, after run 1 (every date)
     and after the incremental publication of run 2's rebuilt dates."""
     from redcat.report import brands_with_data, write_report
+    from redcat.serving import TABLES
 
     d_settings, s_settings = (pipelines[e]["settings"] for e in ENGINES)
     for serving in (pipelines["duckdb"]["run1_serving"], d_settings.serving):
@@ -516,7 +517,7 @@ def test_spark_publishes_for_bi_what_duckdb_publishes(pipelines):
     con = duckdb.connect(str(s_settings.serving), read_only=True)
     try:
         for key, count in s_spark.spark_rows.items():
-            date_col = "report_date"
+            date_col = TABLES[tuple(key.split("."))]
             held = con.execute(
                 f"SELECT count(*) FROM {key} WHERE {date_col} IN (SELECT unnest(?::DATE[]))", [s_pub.dates_exported]
             ).fetchone()[0]
