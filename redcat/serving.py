@@ -15,9 +15,10 @@ and even a read-only reader of a file blocks it, so BI never reads the working w
    always exactly the current publication: no file of another publication is visible there.
    `<export>/current.json` lists its files (`<export>/_publications/<id>.json` for each one).
 3. The serving file (default `<warehouse dir>/serving.duckdb`) holds the same rows as DuckDB
-   tables, no paths at all, so a copied or mounted serving file reads anywhere. It is built as a
-   copy of the previous one in which only the rebuilt dates are replaced (a table whose columns
-   changed is rebuilt whole), checkpointed, and `os.replace`d over the serving path: atomic.
+   tables, no paths at all, so a copied or mounted serving file reads anywhere. It is written as a
+   new file from the previous one's rows of the dates not rebuilt and the rebuilt dates' files (a
+   table whose columns changed is rebuilt whole; no dead space accumulates), checkpointed, and
+   `os.replace`d over the serving path: atomic.
    A connection to the old file keeps reading the old publication until it reconnects.
 4. A superseded publication folder stays readable for REDCAT_EXPORT_RETENTION_DAYS (default 7)
    after the publication that replaced it, then is deleted (a reader of a folder, e.g. a
@@ -264,15 +265,24 @@ def _columns(con, relation: str) -> list[tuple]:
 
 
 def _build_serving_file(settings: Settings, pub: Publication, replaced: dict, incremental: bool) -> None:
+    """A new DuckDB file with this publication's rows. Each table is written once into the new
+    file: the previous file's rows of the dates this publication did not replace, then the
+    replaced dates from their Parquet files. Deleting and inserting in a copy of the previous file
+    would leave the deleted rows' blocks in it (DuckDB reuses them but never shrinks the file), so
+    the serving file would grow with every re-run; written fresh it holds live rows only."""
     serving = settings.serving
     serving.parent.mkdir(parents=True, exist_ok=True)
     tmp = serving.with_name(f"{serving.name}.tmp-{pub.id}")
+    before = serving.with_name(f"{serving.name}.tmp-{pub.id}-previous")
     if incremental and serving.exists():
-        shutil.copyfile(serving, tmp)  # the previous publication; only what this one replaces changes
+        # a copy, not the file itself: a BI tool may hold the serving file open, even for writing
+        shutil.copyfile(serving, before)
     export = settings.export_dir
     con = duckdb.connect(str(tmp))
     try:
         con.execute("SET enable_progress_bar = false")
+        if before.exists():
+            con.execute(f"ATTACH {sql_literal(before)} AS previous (READ_ONLY)")
         for schema in ("marts", "bi", "_redcat"):
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
         con.execute("BEGIN")
@@ -280,22 +290,31 @@ def _build_serving_file(settings: Settings, pub: Publication, replaced: dict, in
             schema_file = sql_literal(export / files[SCHEMA_FILE])
             dated = [str(export / f) for d, f in sorted(files.items()) if d != SCHEMA_FILE]
             every = "[" + ", ".join([schema_file] + [sql_literal(p) for p in dated]) + "]"
-            exists = con.execute(
-                "SELECT count(*) FROM information_schema.tables WHERE table_schema || '.' || table_name = ?", [key]
-            ).fetchone()[0]
+            in_previous = (
+                before.exists()
+                and con.execute(
+                    "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'previous' "
+                    "AND schema_name || '.' || table_name = ?",
+                    [key],
+                ).fetchone()[0]
+            )
             days = replaced.get(key, [])  # None: the table is published whole
-            if days is not None and exists and _columns(con, key) == _columns(con, f"read_parquet({schema_file})"):
+            if (
+                days is not None
+                and in_previous
+                and _columns(con, f"previous.{key}") == _columns(con, f"read_parquet({schema_file})")
+            ):
                 date_col = TABLES[tuple(key.split("."))]
-                con.execute(f"DELETE FROM {key} WHERE {date_col} IN (SELECT unnest(?::DATE[]))", [days])
                 new = [str(export / files[d]) for d in days if d in files]
+                kept = f"SELECT * FROM previous.{key} WHERE {date_col} NOT IN (SELECT unnest(?::DATE[]))"
                 if new:
-                    con.execute(f"INSERT INTO {key} SELECT * FROM read_parquet(?)", [new])
-            else:  # new, published whole, or its columns changed: rebuilt from every file
-                con.execute(f"DROP TABLE IF EXISTS {key}")
+                    con.execute(f"CREATE TABLE {key} AS {kept} UNION ALL SELECT * FROM read_parquet(?)", [days, new])
+                else:
+                    con.execute(f"CREATE TABLE {key} AS {kept}", [days])
+            else:  # new, published whole, or its columns changed: built from every file
                 con.execute(f"CREATE TABLE {key} AS SELECT * FROM read_parquet({every}, union_by_name = true)")
             pub.rows[key] = con.execute(f"SELECT count(*) FROM {key}").fetchone()[0]
         pub.serving = str(serving)
-        con.execute("DROP TABLE IF EXISTS _redcat.publication")
         con.execute(
             "CREATE TABLE _redcat.publication (id VARCHAR, published_at VARCHAR, run_id VARCHAR, "
             "dates_exported VARCHAR[], tables JSON, folder VARCHAR)"
@@ -308,6 +327,7 @@ def _build_serving_file(settings: Settings, pub: Publication, replaced: dict, in
         con.execute("CHECKPOINT")
     finally:
         con.close()
+        before.unlink(missing_ok=True)
     os.replace(tmp, serving)
 
 

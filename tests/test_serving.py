@@ -340,3 +340,25 @@ def test_weekly_and_monthly_brand_totals_are_published_whole(clean_built):
             [first_week],
         ).fetchone()[0]
     assert got == pytest.approx(expected)
+
+
+def test_republishing_replaced_dates_does_not_grow_the_serving_file(clean_built):
+    """Every publication writes the serving file anew: the rows of replaced dates leave no free
+    blocks behind, so re-publishing the same dates again and again keeps it the same size."""
+    built, _ = clean_built
+    settings = _copy_of(built)  # published once, every date
+
+    def blocks() -> tuple[int, int]:
+        with duckdb.connect(str(settings.serving), read_only=True) as con:
+            return con.execute("SELECT total_blocks, free_blocks FROM pragma_database_size()").fetchone()
+
+    first = blocks()
+    for _ in range(3):  # every date replaced each time
+        publish(settings, all_dates=True)
+        _consistent(settings)
+    total, free = blocks()
+    assert free == 0, f"{free} free blocks: replaced rows left dead space in the serving file"
+    assert total <= first[0], f"the serving file grew from {first[0]} to {total} blocks"
+    assert mart_snapshot(
+        settings.with_(warehouse=settings.serving), tables=["mart_brand_daily", "mart_note_daily"]
+    ) == (mart_snapshot(settings, tables=["mart_brand_daily", "mart_note_daily"]))
